@@ -1,0 +1,89 @@
+"""People and their channel identities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Person, Unit
+
+
+class PersonRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def add(self, name: str, role: str, unit_id: int | None, preferred_channel: str | None = None) -> Person:
+        person = Person(name=name, role=role, unit_id=unit_id, active=True, preferred_channel=preferred_channel)
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def identity(self, channel: str, external_user_id: str) -> Identity | None:
+        stmt = select(Identity).where(Identity.channel == channel, Identity.external_user_id == external_user_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def identities(self, person_id: int) -> Sequence[Identity]:
+        stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def add_identity(
+        self, person: Person, channel: str, external_user_id: str, chat_id: str, display_name: str = ""
+    ) -> Identity:
+        ident = Identity(
+            person_id=person.id,
+            channel=channel,
+            external_user_id=external_user_id,
+            chat_id=chat_id,
+            display_name=display_name[:200],
+            active=True,
+        )
+        self.session.add(ident)
+        await self.session.flush()
+        return ident
+
+    async def delivery_identity(self, person: Person) -> Identity | None:
+        """Return where to reach a person: the preferred channel if active, else any active identity."""
+        active = [i for i in await self.identities(person.id) if i.active]
+        for ident in active:
+            if ident.channel == person.preferred_channel:
+                return ident
+        return active[0] if active else None
+
+    async def in_units(self, unit_paths: Sequence[str] | None = None, role: str | None = None) -> Sequence[Person]:
+        """Return active people, optionally within the subtrees given by unit paths and of one role."""
+        stmt = select(Person).where(Person.active.is_(True))
+        if role:
+            stmt = stmt.where(Person.role == role)
+        if unit_paths is not None:
+            stmt = stmt.join(Unit, Unit.id == Person.unit_id)
+            conds = [Unit.path.startswith(p, autoescape=True) for p in unit_paths]
+            stmt = stmt.where(or_(*conds)) if conds else stmt.where(False)
+        return (await self.session.execute(stmt.order_by(Person.id))).scalars().all()
+
+    async def officers_of(self, unit_ids: Sequence[int]) -> Sequence[Person]:
+        stmt = (
+            select(Person)
+            .where(Person.active.is_(True), Person.role.in_(("officer", "admin")), Person.unit_id.in_(unit_ids))
+            .order_by(Person.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def admins(self) -> Sequence[Person]:
+        stmt = select(Person).where(Person.active.is_(True), Person.role == "admin").order_by(Person.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def deactivate_identity(self, identity_id: int) -> None:
+        """Stop delivering to an identity (the person blocked the bot or left)."""
+        await self.session.execute(update(Identity).where(Identity.id == identity_id).values(active=False))
+
+    async def set_menu(self, identity_id: int, payloads: list[str], at: datetime) -> None:
+        """Remember the numbered choices last shown on a channel without buttons."""
+        await self.session.execute(
+            update(Identity).where(Identity.id == identity_id).values(menu=payloads, menu_at=at)
+        )
