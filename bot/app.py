@@ -1,0 +1,169 @@
+"""The composition root: builds settings, database, services, pipeline, sender and channel runtimes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.periods import Calendar
+from bot.pipeline import Pipeline
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.tagging import Tagger
+from bot.telegram.convert import parse_update as parse_telegram
+from bot.telegram.runtime import TelegramRuntime, make_bot
+from bot.zalo.client import ZaloClient
+from bot.zalo.convert import parse_update as parse_zalo
+from bot.zalo.runtime import ZaloRuntime
+from handlers.context import Services
+from storage.db import create_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+
+def webhook_secret(settings: Settings, token: str) -> str:
+    """Return the configured webhook secret, or one derived from the token (stable across restarts)."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    return hashlib.sha256(b"danvan-webhook:" + token.encode()).hexdigest()[:48]
+
+
+class App:
+    """Everything the bot needs, wired once; ``start()`` runs it, ``stop()`` shuts it down cleanly."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = create_engine(settings.database_url)
+        self.session_factory = make_session_factory(self.engine)
+        self.services = Services(
+            settings=settings,
+            clock=self.clock,
+            tagger=Tagger(settings.lexicon_path),
+            calendar=Calendar(cutoff_day=settings.period_cutoff_day, tz=settings.timezone),
+        )
+        self.pipeline = Pipeline(
+            self.session_factory,
+            self.services,
+            parsers={"telegram": parse_telegram, "zalo": parse_zalo},
+            on_queued=self._wake_sender,
+        )
+        self.channels: dict[str, Any] = {}
+        self.telegram: TelegramRuntime | None = None
+        self.zalo: ZaloRuntime | None = None
+        self.sender: Sender | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._web_runner: web.AppRunner | None = None
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
+
+    def attach_telegram(self, token: str, api_base: str | None = None) -> TelegramRuntime:
+        self.telegram = TelegramRuntime(make_bot(token, api_base), self.pipeline)
+        self.channels["telegram"] = self.telegram.channel
+        return self.telegram
+
+    def attach_zalo(self, token: str, api_base: str, *, poll_timeout: float = 30, min_interval: float = 1.0) -> ZaloRuntime:
+        self._zalo_token = token
+        client = ZaloClient(token, api_base)
+        self.zalo = ZaloRuntime(client, self.pipeline, poll_timeout=poll_timeout, min_interval=min_interval)
+        self.channels["zalo"] = self.zalo.channel
+        return self.zalo
+
+    def build_sender(self) -> Sender:
+        rates = {"telegram": self.settings.telegram_rate, "zalo": self.settings.zalo_rate}
+        self.sender = Sender(self.session_factory, self.clock, self.channels, rates)
+        return self.sender
+
+    async def start(self, *, webhook: bool | None = None) -> None:
+        """Start the sender, retry updates left unhandled, and start receiving updates."""
+        webhook = bool(self.settings.webhook_base_url) if webhook is None else webhook
+        sender = self.sender or self.build_sender()
+        await sender.requeue_stale(older_than=_zero_if_single_process(self.settings))
+        self._tasks.append(asyncio.create_task(sender.run(), name="sender"))
+        if self.telegram is not None:
+            await self._prepare_telegram()
+        await self.pipeline.retry_unhandled()
+        if webhook:
+            await self._start_webhooks()
+            return
+        if self.telegram is not None:
+            self._tasks.append(asyncio.create_task(self.telegram.start_polling(), name="telegram-polling"))
+        if self.zalo is not None:
+            self.zalo.start_polling()
+
+    async def _prepare_telegram(self) -> None:
+        assert self.telegram is not None
+        channel = self.telegram.channel
+        try:
+            username = await channel.username()
+            if username:
+                self.services.bot_usernames["telegram"] = username
+            await channel.set_default_menu()
+        except Exception:  # noqa: BLE001 - the network may be down at start; polling retries later
+            log.exception("could not reach the Telegram Bot API at start")
+
+    async def _start_webhooks(self) -> None:
+        base = self.settings.webhook_base_url
+        assert base, "webhook mode needs WEBHOOK_BASE_URL"
+        routes: list[web.RouteDef] = []
+        secrets: dict[str, str] = {}
+        if self.telegram is not None:
+            secrets["telegram"] = webhook_secret(self.settings, self.telegram.bot.token)
+            routes += self.telegram.webhook_routes(secrets["telegram"])
+        if self.zalo is not None:
+            secrets["zalo"] = webhook_secret(self.settings, self._zalo_token)
+            routes += self.zalo.webhook_routes(secrets["zalo"])
+        await self._start_web(routes)
+        if self.telegram is not None:
+            await self.telegram.set_webhook(base, secrets["telegram"])
+        if self.zalo is not None:
+            await self.zalo.set_webhook(base, secrets["zalo"])
+
+    async def _start_web(self, routes: list[web.RouteDef]) -> None:
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app.add_routes(routes)
+        self._web_runner = web.AppRunner(app, access_log=None)
+        await self._web_runner.setup()
+        site = web.TCPSite(self._web_runner, self.settings.webhook_listen_host, self.settings.webhook_listen_port)
+        await site.start()
+        log.info("webhook server listening on port %s", self.settings.webhook_listen_port)
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, stop the sender, close connections."""
+        if self.telegram is not None:
+            await self.telegram.stop_polling()
+            await self.telegram.drain_tasks()
+        if self.zalo is not None:
+            await self.zalo.stop()
+        if self.sender is not None:
+            self.sender.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            except Exception:  # noqa: BLE001
+                log.exception("task %s ended with an error", task.get_name())
+        self._tasks.clear()
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+        if self.telegram is not None:
+            await self.telegram.bot.session.close()
+        await self.engine.dispose()
+
+
+def _zero_if_single_process(settings: Settings) -> Any:
+    from datetime import timedelta
+
+    from storage.db import is_sqlite
+
+    # SQLite means one process: anything still "sending" was left by a crash. PostgreSQL may have
+    # live workers, so only rows abandoned for a while are taken back.
+    return timedelta(0) if is_sqlite(settings.database_url) else timedelta(minutes=2)

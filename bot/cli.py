@@ -1,0 +1,237 @@
+"""The `danvan` command line: run the bot, manage the database, units, invites and admins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.settings import Settings
+
+T = TypeVar("T")
+app = typer.Typer(help="Danvan: grassroots situation reporting bot.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+units_app = typer.Typer(help="The unit tree.", no_args_is_help=True)
+invite_app = typer.Typer(help="Invite codes.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(units_app, name="units")
+app.add_typer(invite_app, name="invite")
+app.add_typer(admin_app, name="admin")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiohttp and aiogram log request URLs, which contain the bot token.
+    for noisy in ("aiohttp.access", "aiogram.event"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return asyncio.run(fn(*args))
+
+
+async def _with_uow(url: str, body: Callable[[Any], Awaitable[T]]) -> T:
+    from storage.db import create_engine, make_session_factory
+    from storage.uow import UnitOfWork
+
+    engine = create_engine(url)
+    try:
+        async with UnitOfWork(make_session_factory(engine)) as uow:
+            return await body(uow)
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def run() -> None:
+    """Start the bot (the local sandbox when no token is configured)."""
+    from bot.runner import serve
+
+    s = settings()
+    setup_logging(s.log_level)
+    try:
+        asyncio.run(serve(s))
+    except KeyboardInterrupt:
+        pass
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from storage.db import upgrade_sync
+
+    upgrade_sync(settings().database_url)
+    typer.echo("Database schema is up to date.")
+
+
+@units_app.command("import")
+def units_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Import units from a CSV with columns code,name,level,parent_code (safe to repeat)."""
+    from bot.units_import import import_units
+    from storage.db import upgrade_sync
+
+    s = settings()
+    upgrade_sync(s.database_url)
+    text = file.read_text(encoding="utf-8-sig")
+
+    async def body(uow: Any) -> Any:
+        from bot.clock import SystemClock
+
+        report = await import_units(uow, text, actor="cli", now=SystemClock().now())
+        if not report.errors:
+            await uow.commit()
+        return report
+
+    report = _run(_with_uow, s.database_url, body)
+    if report.errors:
+        for err in report.errors:
+            typer.echo(err, err=True)
+        typer.echo("Không nhập gì: hãy sửa các dòng trên rồi chạy lại.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Đã nhập: {report.created} mới, {report.updated} cập nhật, {report.unchanged} không đổi.")
+
+
+@invite_app.command("create")
+def invite_create(
+    unit: Annotated[str, typer.Option("--unit", help="Unit code")],
+    role: Annotated[str, typer.Option("--role")] = "reporter",
+    count: Annotated[int, typer.Option("--count", min=1, max=500)] = 1,
+    expires_days: Annotated[int, typer.Option("--expires-days", min=1, max=365)] = 14,
+    bot_username: Annotated[str | None, typer.Option("--bot-username", help="For t.me deep links")] = None,
+) -> None:
+    """Create single-use invite codes and print them with their Telegram deep links."""
+    from bot.clock import SystemClock
+    from bot.invites import issue_invites
+    from bot.roles import parse_role
+
+    s = settings()
+    try:
+        role = parse_role(role)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    username = bot_username or _bot_username(s)
+
+    async def body(uow: Any) -> Any:
+        target = await uow.units.by_code(unit)
+        if target is None:
+            return None
+        issued = await issue_invites(
+            uow, unit=target, role=role, count=count, expires_days=expires_days,
+            now=SystemClock().now(), actor="cli", actor_id=None, bot_username=username,
+        )
+        await uow.commit()
+        return issued
+
+    issued = _run(_with_uow, s.database_url, body)
+    if issued is None:
+        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        raise typer.Exit(1)
+    for item in issued:
+        typer.echo(f"{item.code}\t{item.link or ''}".rstrip())
+
+
+def _bot_username(s: Settings) -> str | None:
+    """Ask Telegram for the bot's username so deep links can be printed (None offline)."""
+    if s.telegram_bot_token is None:
+        return None
+
+    async def ask() -> str | None:
+        from bot.telegram.runtime import make_bot
+
+        bot = make_bot(s.telegram_bot_token.get_secret_value(), s.telegram_api_base)  # type: ignore[union-attr]
+        try:
+            return (await asyncio.wait_for(bot.get_me(), 10)).username
+        except Exception:  # noqa: BLE001 - links are a convenience
+            return None
+        finally:
+            await bot.session.close()
+
+    return asyncio.run(ask())
+
+
+@admin_app.command("add")
+def admin_add(
+    name: Annotated[str, typer.Option("--name")],
+    telegram_id: Annotated[int | None, typer.Option("--telegram-id")] = None,
+    zalo_id: Annotated[str | None, typer.Option("--zalo-id")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code (default: the root unit)")] = None,
+) -> None:
+    """Register an administrator directly (the first admin of a new installation)."""
+    from bot.clock import SystemClock
+    from storage.db import upgrade_sync
+
+    if telegram_id is None and zalo_id is None:
+        raise typer.BadParameter("give --telegram-id or --zalo-id")
+    s = settings()
+    upgrade_sync(s.database_url)
+    channel, ext = ("telegram", str(telegram_id)) if telegram_id is not None else ("zalo", str(zalo_id))
+
+    async def body(uow: Any) -> str:
+        if await uow.people.identity(channel, ext) is not None:
+            return "exists"
+        target = await uow.units.by_code(unit) if unit else None
+        if target is None:
+            roots = await uow.units.children(None)
+            target = roots[0] if roots and not unit else None
+        if unit and target is None:
+            return "no-unit"
+        person = await uow.people.add(name, "admin", target.id if target else None, preferred_channel=channel)
+        await uow.people.add_identity(person, channel, ext, ext, name)
+        await uow.audit.add("admin.add", actor="cli", at=SystemClock().now(), target=f"person:{person.id}")
+        await uow.commit()
+        return "ok"
+
+    outcome = _run(_with_uow, s.database_url, body)
+    if outcome == "no-unit":
+        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        raise typer.Exit(1)
+    typer.echo("Tài khoản này đã được đăng ký." if outcome == "exists" else f"Đã thêm quản trị viên {name}.")
+
+
+@app.command()
+def init() -> None:
+    """Prepare a new installation: migrate the database and print a one-time admin bootstrap code."""
+    from bot.clock import SystemClock
+    from bot.invites import issue_invites
+    from storage.db import upgrade_sync
+
+    s = settings()
+    upgrade_sync(s.database_url)
+
+    async def body(uow: Any) -> Any:
+        if await uow.people.admins():
+            return None
+        roots = await uow.units.children(None)
+        issued = await issue_invites(
+            uow, unit=roots[0] if roots else None, role="admin", count=1, expires_days=3,
+            now=SystemClock().now(), actor="cli:init", actor_id=None, bot_username=None,
+        )
+        await uow.commit()
+        return issued[0].code
+
+    code = _run(_with_uow, s.database_url, body)
+    if code is None:
+        typer.echo("Đã có quản trị viên; không tạo mã khởi tạo.")
+        return
+    typer.echo(f"Mã khởi tạo quản trị (dùng một lần, hạn 3 ngày): {code}\nGửi cho bot: /dangky {code}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

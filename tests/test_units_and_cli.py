@@ -1,0 +1,102 @@
+"""The unit tree import and the operator CLI, on a real database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.units_import import import_units
+from tests.harness import Harness
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return db_url
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def test_import_builds_any_depth_and_is_idempotent(harness: Harness) -> None:
+    deep = "code,name,level,parent_code\nX1-T1-C1,Cụm 1,Cụm,X1-T1\nX1-T1-C1-H1,Tổ 1,Tổ,X1-T1-C1\n"
+    async with harness.uow() as uow:
+        report = await import_units(uow, deep, actor="t", now=harness.clock.now())
+        await uow.commit()
+    assert (report.created, report.errors) == (2, [])
+    async with harness.uow() as uow:
+        again = await import_units(uow, deep, actor="t", now=harness.clock.now())
+        await uow.commit()
+        leaf = await uow.units.by_code("X1-T1-C1-H1")
+        path = await uow.units.path_names(leaf)
+        province = await uow.units.by_code("P")
+        subtree = {u.code for u in await uow.units.subtree(await uow.units.by_code("X1"))}
+    assert (again.created, again.unchanged) == (0, 2)
+    assert path == "Tỉnh A › Xã Một › Thôn 1 › Cụm 1 › Tổ 1"
+    assert subtree == {"X1", "X1-T1", "X1-T2", "X1-T1-C1", "X1-T1-C1-H1"} and province is not None
+
+
+async def test_moving_a_unit_moves_its_subtree(harness: Harness) -> None:
+    move = "code,name,level,parent_code\nX1-T1,Thôn 1,Thôn,X2\n"
+    async with harness.uow() as uow:
+        report = await import_units(uow, move, actor="t", now=harness.clock.now())
+        await uow.commit()
+        subtree = {u.code for u in await uow.units.subtree(await uow.units.by_code("X2"))}
+    assert report.updated == 1 and "X1-T1" in subtree
+
+
+async def test_bad_rows_unknown_parents_and_cycles_are_reported_with_line_numbers(harness: Harness) -> None:
+    bad = (
+        "code,name,level,parent_code\n"
+        "A,An,Xã,NOPE\n"
+        ",Không mã,Thôn,P\n"
+        "B,Bê,Thôn,C\n"
+        "C,Xê,Thôn,B\n"
+        "A,Trùng,Xã,P\n"
+    )
+    async with harness.uow() as uow:
+        report = await import_units(uow, bad, actor="t", now=harness.clock.now())
+        await uow.commit()
+        assert await uow.units.by_code("B") is None, "nothing is written when any row is bad"
+    joined = "\n".join(report.errors)
+    assert "Dòng 2" in joined and "NOPE" in joined
+    assert "Dòng 3: thiếu mã" in joined
+    assert "vòng lặp" in joined
+    assert "Dòng 6: mã A bị trùng với dòng 2" in joined
+    missing = "code,name\nA,B\n"
+    async with harness.uow() as uow:
+        assert "thiếu cột level, parent_code" in (await import_units(uow, missing, actor="t", now=harness.clock.now())).errors[0]
+
+
+def test_cli_units_invites_admin_and_init(cli_env: str, tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[1] / "bot" / "data" / "demo_units.csv"
+    out = runner.invoke(app, ["units", "import", str(demo)])
+    assert out.exit_code == 0, out.output
+    assert "mới" in out.output
+    bad = write(tmp_path, "bad.csv", "code,name,level,parent_code\nZ,Zê,Xã,KHONGCO\n")
+    out = runner.invoke(app, ["units", "import", str(bad)])
+    assert out.exit_code == 1 and "Dòng 2" in out.output
+    init = runner.invoke(app, ["init"])
+    assert init.exit_code == 0 and re.search(r"/dangky [A-Z0-9]{4}-[A-Z0-9]{4}", init.output), init.output
+    out = runner.invoke(app, ["invite", "create", "--unit", "DEMO-BD-T1", "--count", "3", "--bot-username", "dv_bot"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 3 and all("https://t.me/dv_bot?start=" in line for line in lines)
+    assert runner.invoke(app, ["invite", "create", "--unit", "NOPE"]).exit_code == 1
+    assert runner.invoke(app, ["invite", "create", "--unit", "DEMO", "--role", "boss"]).exit_code != 0
+    out = runner.invoke(app, ["admin", "add", "--telegram-id", "42", "--name", "Nguyễn Quản Trị"])
+    assert out.exit_code == 0 and "Đã thêm" in out.output
+    again = runner.invoke(app, ["init"])
+    assert "Đã có quản trị viên" in again.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
