@@ -281,3 +281,81 @@ class ChannelUsage(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-03"
     sent: Mapped[int] = mapped_column(Integer, default=0)
     warned_percent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeriodicReport(Base):
+    """A unit's guided periodic report for one period; resubmissions keep history, the last one counts."""
+
+    __tablename__ = "periodic_reports"
+    __table_args__ = (Index("ix_periodic_period_unit", "period_key", "unit_id", "current"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period_key: Mapped[str] = mapped_column(String(10))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    submitted_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {"dan_toc": str | None, "ton_giao": ..., "nhan_dan": ..., "kien_nghi": ...}; None = "stable, nothing new"
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JobRun(Base):
+    """One scheduled job for one period: when it was due, when it ran, or that it was missed."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period_key", name="uq_job_run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(30))
+    period_key: Mapped[str] = mapped_column(String(10))
+    due_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(10), default="running")  # running | done | missed
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SettingValue(Base):
+    """Settings changed at run time by admins (e.g. the reporting schedule)."""
+
+    __tablename__ = "setting_values"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+
+
+class Notice(Base):
+    """A broadcast notice from an admin or officer to staff."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    attachment: Mapped[dict[str, Any] | None]  # {"kind": "photo"|"document", "file_id"/"url": ...}
+    # {"kind": "all"|"unit"|"role"|"channel", "unit_id": ..., "role": ..., "channel": ...}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft|sending|done|cancelled
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Where the "Đang gửi 1.240/5.000" progress message lives, to update it in place.
+    progress_channel: Mapped[str | None] = mapped_column(String(20))
+    progress_chat_id: Mapped[str | None] = mapped_column(String(64))
+    progress_message_id: Mapped[str | None] = mapped_column(String(64))
+    remind_after_hours: Mapped[int | None] = mapped_column(Integer)
+    reminded_at: Mapped[datetime | None]
+
+
+class NoticeAck(Base):
+    """A recipient pressed "Đã nhận" on a notice."""
+
+    __tablename__ = "notice_acks"
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -324,3 +324,9 @@ def zalo_file_elsewhere(filename: str) -> str:
 
 def choose_number(count: int) -> str:
     return f"Vui lòng trả lời một số từ 1 đến {count}."
+
+
+# The catalogue continues by feature; importing them here keeps `texts.X` working for every text.
+from bot.texts.calendar import *  # noqa: E402,F403
+from bot.texts.digest import *  # noqa: E402,F403
+from bot.texts.notices import *  # noqa: E402,F403
