@@ -21,6 +21,8 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.convert import parse_update as parse_zalo
 from bot.zalo.runtime import ZaloRuntime
 from handlers.context import Services
+from schedules.jobs import JobEnv
+from schedules.service import Scheduling, SchedulerService
 from storage.db import create_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ class App:
             parsers={"telegram": parse_telegram, "zalo": parse_zalo},
             on_queued=self._wake_sender,
         )
+        self.scheduling = Scheduling(
+            JobEnv(self.session_factory, self.services.calendar), self.clock, on_queued=self._wake_sender
+        )
+        self.services.scheduling = self.scheduling
+        self.scheduler: SchedulerService | None = None
         self.channels: dict[str, Any] = {}
         self.telegram: TelegramRuntime | None = None
         self.zalo: ZaloRuntime | None = None
@@ -81,12 +88,15 @@ class App:
         self.sender = Sender(self.session_factory, self.clock, self.channels, rates)
         return self.sender
 
-    async def start(self, *, webhook: bool | None = None) -> None:
-        """Start the sender, retry updates left unhandled, and start receiving updates."""
+    async def start(self, *, webhook: bool | None = None, scheduler: bool = True) -> None:
+        """Start the sender and the scheduler, retry updates left unhandled, and start receiving updates."""
         webhook = bool(self.settings.webhook_base_url) if webhook is None else webhook
         sender = self.sender or self.build_sender()
         await sender.requeue_stale(older_than=_zero_if_single_process(self.settings))
         self._tasks.append(asyncio.create_task(sender.run(), name="sender"))
+        if scheduler:
+            self.scheduler = SchedulerService(self.scheduling, self.engine, self.settings.tz)
+            await self.scheduler.start()
         if self.telegram is not None:
             await self._prepare_telegram()
         await self.pipeline.retry_unhandled()
@@ -142,6 +152,8 @@ class App:
             await self.telegram.drain_tasks()
         if self.zalo is not None:
             await self.zalo.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.sender is not None:
             self.sender.stop()
         for task in self._tasks:

@@ -23,6 +23,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(invite_app, name="invite")
 app.add_typer(admin_app, name="admin")
+jobs_app = typer.Typer(help="Scheduled jobs of the reporting calendar.", no_args_is_help=True)
+schedule_app = typer.Typer(help="The reporting schedule.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(schedule_app, name="schedule")
 
 
 def settings() -> Settings:
@@ -224,6 +228,120 @@ def init() -> None:
         typer.echo("Đã có quản trị viên; không tạo mã khởi tạo.")
         return
     typer.echo(f"Mã khởi tạo quản trị (dùng một lần, hạn 3 ngày): {code}\nGửi cho bot: /dangky {code}")
+
+
+def _parse_moment(value: str | None) -> Any:
+    from datetime import datetime
+
+    from bot.clock import SystemClock
+
+    if value is None:
+        return SystemClock().now()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("use ISO 8601, e.g. 2026-03-08T08:00:00+07:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings().tz)
+    return moment
+
+
+async def _with_app(body: Callable[[Any], Awaitable[T]]) -> T:
+    from bot.app import App
+    from storage.db import upgrade
+
+    s = settings()
+    await upgrade(s.database_url)
+    application = App(s)
+    try:
+        return await body(application)
+    finally:
+        await application.engine.dispose()
+
+
+@jobs_app.command("list")
+def jobs_list(now: Annotated[str | None, typer.Option("--now", help="ISO time (default: now)")] = None) -> None:
+    """Show the next scheduled runs and the recent ones."""
+    moment = _parse_moment(now)
+
+    async def body(application: Any) -> None:
+        tz = application.settings.tz
+        for job, period, at in await application.scheduling.next_runs(moment, 8):
+            typer.echo(f"{at.astimezone(tz):%Y-%m-%d %H:%M}  {job:<10}  {period.key}  {period.label}")
+        async with application.session_factory() as session:
+            from storage.repos.calendar import JobRunRepo
+
+            runs = await JobRunRepo(session).recent(10)
+        if runs:
+            typer.echo("\nĐã chạy gần đây:")
+        for run in runs:
+            typer.echo(f"{run.due_at.astimezone(tz):%Y-%m-%d %H:%M}  {run.job:<10}  {run.period_key}  {run.status}  {run.queued}")
+
+    _run(_with_app, body)
+
+
+@jobs_app.command("run-due")
+def jobs_run_due(now: Annotated[str | None, typer.Option("--now", help="ISO time (default: now)")] = None) -> None:
+    """Run whatever is due at a moment (catch-up); messages go to the outbox for the running bot to send."""
+    moment = _parse_moment(now)
+
+    async def body(application: Any) -> Any:
+        return await application.scheduling.run_due(moment)
+
+    outcomes = _run(_with_app, body)
+    if not outcomes:
+        typer.echo("Không có việc nào đến hạn.")
+    for o in outcomes:
+        typer.echo(f"{o.job:<10} {o.period_key}  {o.status}  {o.queued} tin nhắn")
+
+
+@schedule_app.command("show")
+def schedule_show() -> None:
+    """Print the schedule in force."""
+
+    async def body(application: Any) -> Any:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(application.session_factory) as uow:
+            return (await application.scheduling.calendar(uow)).schedule
+
+    config = _run(_with_app, body)
+    for key, value in config.to_dict().items():
+        typer.echo(f"{key} = {value}")
+
+
+@schedule_app.command("set")
+def schedule_set(
+    key: Annotated[str, typer.Argument(help="e.g. reminder_day, reminder_time, digest_days_after")],
+    value: Annotated[str, typer.Argument()],
+) -> None:
+    """Change one schedule setting (applies to a running bot at its next minute)."""
+    from bot.clock import SystemClock
+    from bot.periods import ScheduleConfig
+
+    async def body(application: Any) -> str | None:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(application.session_factory) as uow:
+            current = (await application.scheduling.calendar(uow)).schedule.to_dict()
+            if key not in current:
+                return f"unknown key {key}; keys: {', '.join(current)}"
+            current[key] = int(value) if value.isdigit() else value
+            try:
+                config = ScheduleConfig.from_dict(current)
+                now = SystemClock().now()
+                await application.scheduling.save_schedule(uow, config, now, None)
+            except ValueError as exc:
+                return str(exc)
+            await uow.audit.add("schedule.change", actor="cli", at=now, details={key: value})
+            await uow.commit()
+        return None
+
+    problem = _run(_with_app, body)
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(1)
+    typer.echo("Đã lưu lịch mới.")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ class Services:
     tagger: Any = None
     calendar: Any = None
     digests: Any = None
+    scheduling: Any = None
     bot_usernames: dict[str, str] = field(default_factory=dict)
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import texts
-from handlers import basic, invites, office, registration, reports  # noqa: F401  (modules register handlers)
+from handlers import (  # noqa: F401  (modules register their handlers on import)
+    basic,
+    invites,
+    office,
+    periodic,
+    registration,
+    reports,
+    schedule_admin,
+)
 from handlers.context import Ctx
 from handlers.registry import BUTTONS, COMMANDS, FLOWS
 from handlers.types import BUTTONLESS, Reply, Result

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
+from storage.repos.calendar import JobRunRepo, PeriodicRepo, SettingRepo
 from storage.repos.groups import GroupRepo
 from storage.repos.inbox import InboxRepo
 from storage.repos.invites import InviteRepo
@@ -37,6 +38,9 @@ class UnitOfWork:
         self.states = StateRepo(self.session)
         self.reports = ReportRepo(self.session)
         self.groups = GroupRepo(self.session)
+        self.periodic = PeriodicRepo(self.session)
+        self.job_runs = JobRunRepo(self.session)
+        self.settings = SettingRepo(self.session)
         return self
 
     async def __aexit__(

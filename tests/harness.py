@@ -16,6 +16,8 @@ from bot.settings import Settings
 from bot.tagging import Tagger
 from bot.units_import import import_units
 from handlers.context import Services
+from schedules.jobs import JobEnv
+from schedules.service import Scheduling
 from handlers.types import Attachment, Incoming, Location
 from storage.db import create_engine, make_session_factory
 from storage.models import OutboxItem
@@ -50,6 +52,8 @@ class Harness:
         self.services = Services(
             settings=self.settings, clock=self.clock, tagger=Tagger(), calendar=Calendar(cutoff_day=14)
         )
+        self.scheduling = Scheduling(JobEnv(self.sf, self.services.calendar), self.clock)
+        self.services.scheduling = self.scheduling
         self.pipeline = Pipeline(self.sf, self.services, parsers={"telegram": _parse, "zalo": _parse})
         self._ids = itertools.count(1)
         self._seen_outbox = 0

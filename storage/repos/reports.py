@@ -64,6 +64,15 @@ class ReportRepo:
         stmt = stmt.order_by(Report.id.desc()).limit(limit)
         return [(r, u) for r, u in (await self.session.execute(stmt)).all()]
 
+    async def in_unit_period(self, unit_id: int, period_key: str, limit: int = 50) -> Sequence[Report]:
+        stmt = (
+            select(Report)
+            .where(Report.unit_id == unit_id, Report.period_key == period_key, Report.state == "filed")
+            .order_by(Report.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def add_event(
         self, report_id: int, action: str, at: datetime, actor_id: int | None = None, details: dict[str, Any] | None = None
     ) -> None:

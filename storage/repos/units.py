@@ -20,6 +20,11 @@ class UnitRepo:
     async def by_code(self, code: str) -> Unit | None:
         return (await self.session.execute(select(Unit).where(Unit.code == code))).scalar_one_or_none()
 
+    async def by_ids(self, ids: set[int] | list[int]) -> Sequence[Unit]:
+        if not ids:
+            return []
+        return (await self.session.execute(select(Unit).where(Unit.id.in_(list(ids))))).scalars().all()
+
     async def by_codes(self) -> dict[str, Unit]:
         return {u.code: u for u in (await self.session.execute(select(Unit))).scalars()}
 

@@ -1,0 +1,78 @@
+"""Turn neutral replies into outbox rows: the one place that decides where a message goes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from handlers.types import BUTTONLESS, Incoming, Reply
+from storage.models import Person
+from storage.uow import UnitOfWork
+
+
+def reply_payload(reply: Reply, edit_message_id: str | None) -> dict[str, Any]:
+    """Serialise a neutral reply for the outbox."""
+    payload: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        payload["buttons"] = [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
+    if edit_message_id and (reply.edit or reply.edit_message_id):
+        payload["edit_message_id"] = edit_message_id
+    if reply.file is not None:
+        f = reply.file
+        payload["file"] = {"path": f.path, "filename": f.filename, "kind": f.kind, "caption": f.caption}
+    return payload
+
+
+async def queue_replies(uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, now: Any) -> int:
+    """Write the replies of one handled update to the outbox; return how many were queued."""
+    queued = 0
+    for n, reply in enumerate(replies):
+        target = await _target(uow, msg, reply)
+        if target is None:
+            continue
+        channel, chat_id, identity_id, person_id = target
+        edit_id = reply.edit_message_id or (msg.message_id if reply.to_person_id is None else None)
+        row_id = await uow.outbox.add(
+            dedupe_key=reply.dedupe or f"{key_prefix}:{n}",
+            channel=channel,
+            chat_id=chat_id,
+            identity_id=identity_id,
+            person_id=person_id,
+            payload=reply_payload(reply, edit_id),
+            priority=reply.priority,
+            kind="reply" if reply.to_person_id is None else "notify",
+            at=now,
+        )
+        queued += row_id is not None
+        if row_id is not None and channel in BUTTONLESS and reply.buttons and identity_id is not None:
+            payloads = [b.payload for row in reply.buttons for b in row]
+            await uow.people.set_menu(identity_id, payloads, now)
+    return queued
+
+
+async def queue_to_person(
+    uow: UnitOfWork, person: Person, reply: Reply, *, dedupe: str, kind: str, now: datetime
+) -> bool:
+    """Queue one message for a person on their preferred channel; False if unreachable or queued before."""
+    ident = await uow.people.delivery_identity(person) if person.active else None
+    if ident is None:
+        return False
+    row_id = await uow.outbox.add(
+        dedupe_key=dedupe, channel=ident.channel, chat_id=ident.chat_id, identity_id=ident.id,
+        person_id=person.id, payload=reply_payload(reply, reply.edit_message_id), priority=reply.priority,
+        kind=kind, at=now,
+    )
+    if row_id is not None and ident.channel in BUTTONLESS and reply.buttons:
+        await uow.people.set_menu(ident.id, [b.payload for row in reply.buttons for b in row], now)
+    return row_id is not None
+
+
+async def _target(uow: UnitOfWork, msg: Incoming, reply: Reply) -> tuple[str, str, int | None, int | None] | None:
+    if reply.to_person_id is None:
+        ident = await uow.people.identity(msg.channel, msg.external_user_id)
+        return msg.channel, msg.chat_id, ident.id if ident else None, ident.person_id if ident else None
+    person = await uow.people.get(reply.to_person_id)
+    ident = await uow.people.delivery_identity(person) if person and person.active else None
+    if ident is None:
+        return None
+    return ident.channel, ident.chat_id, ident.id, person.id if person else None
