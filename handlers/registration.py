@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot import texts
 from bot.invites import FAILURE_WINDOW, MAX_FAILURES, hash_code, normalise
 from handlers.context import Ctx
+from handlers.linking import redeem_link
 from handlers.registry import button, flow
 from handlers.types import Button, Reply, Result
 from storage.models import Invite
@@ -20,6 +21,11 @@ async def handle_unregistered(ctx: Ctx) -> Result:
         return await handle_register(ctx, ctx.msg.args)
     if ctx.msg.command == "dangky":
         return Result([Reply(texts.INVITE_MISSING)])
+    if ctx.msg.command == "lienket":
+        since = ctx.now - FAILURE_WINDOW
+        if await ctx.uow.invites.failures_since(ctx.msg.channel, ctx.msg.external_user_id, since) >= MAX_FAILURES:
+            return Result([Reply(texts.invite_throttled(int(FAILURE_WINDOW.total_seconds() // 60)))])
+        return await redeem_link(ctx, ctx.msg.args)
     since = ctx.now - UNREGISTERED_AUDIT_EVERY
     if await ctx.uow.audit.count_since("unregistered.contact", ctx.actor, since) == 0:
         await ctx.uow.audit.add("unregistered.contact", actor=ctx.actor, at=ctx.now)

@@ -8,6 +8,7 @@ from bot import texts
 from handlers import (  # noqa: F401  (modules register their handlers on import)
     basic,
     invites,
+    linking,
     office,
     periodic,
     registration,

@@ -12,6 +12,7 @@ from storage.repos.calendar import JobRunRepo, PeriodicRepo, SettingRepo
 from storage.repos.groups import GroupRepo
 from storage.repos.inbox import InboxRepo
 from storage.repos.invites import InviteRepo
+from storage.repos.links import LinkRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PersonRepo
 from storage.repos.reports import ReportRepo
@@ -41,6 +42,7 @@ class UnitOfWork:
         self.periodic = PeriodicRepo(self.session)
         self.job_runs = JobRunRepo(self.session)
         self.settings = SettingRepo(self.session)
+        self.links = LinkRepo(self.session)
         return self
 
     async def __aexit__(

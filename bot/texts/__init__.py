@@ -326,6 +326,44 @@ def choose_number(count: int) -> str:
     return f"Vui lòng trả lời một số từ 1 đến {count}."
 
 
+# --- Linking a second channel ------------------------------------------------------------------
+
+COMMANDS.update({"lienket": "Liên kết thêm kênh Telegram/Zalo", "kenh": "Chọn kênh nhận thông báo: /kenh zalo|telegram"})
+
+
+def link_code_issued(code: str, other: str, minutes: int) -> str:
+    return (
+        f"Mã liên kết của bạn: <code>{e(code)}</code> (dùng một lần, hạn {minutes} phút).\n"
+        f"Mở bot trên {e(other)} và gửi: <code>/lienket {e(code)}</code>"
+    )
+
+
+LINK_WRONG = "Mã liên kết không đúng hoặc đã hết hạn. Vui lòng lấy mã mới bằng /lienket trên kênh đã đăng ký."
+LINK_SAME_PERSON = "Kênh này đã được liên kết với tài khoản của bạn."
+LINK_OTHER_PERSON = "Tài khoản trên kênh này đã đăng ký cho người khác; không liên kết được."
+
+
+def linked(name: str, channel: str) -> str:
+    return f"Đã liên kết {e(CHANNEL_LABELS.get(channel, channel))} với tài khoản {e(name)}. Gõ /toi để kiểm tra."
+
+
+def channel_status(preferred: str | None, channels: list[str]) -> str:
+    names = ", ".join(CHANNEL_LABELS.get(c, c) for c in channels) or "—"
+    pref = CHANNEL_LABELS.get(preferred or "", "—")
+    return (
+        f"Kênh đã liên kết: {e(names)}\nKênh nhận thông báo: <b>{e(pref)}</b>\n"
+        "Đổi bằng <code>/kenh zalo</code> hoặc <code>/kenh telegram</code>."
+    )
+
+
+def channel_set(channel: str) -> str:
+    return f"Từ nay thông báo, lời nhắc và bản tổng hợp sẽ gửi qua {e(CHANNEL_LABELS.get(channel, channel))}."
+
+
+def channel_not_linked(channel: str) -> str:
+    return f"Bạn chưa liên kết {e(CHANNEL_LABELS.get(channel, channel))}. Dùng /lienket để liên kết trước."
+
+
 # The catalogue continues by feature; importing them here keeps `texts.X` working for every text.
 from bot.texts.calendar import *  # noqa: E402,F403
 from bot.texts.digest import *  # noqa: E402,F403
