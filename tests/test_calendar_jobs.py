@@ -112,7 +112,7 @@ async def test_double_fire_and_restart_in_the_middle_send_nothing_twice(harness:
         from bot.outbox import queue_to_person
         from handlers.types import Reply
 
-        await queue_to_person(uow, person, Reply("partial"), dedupe="job:reminder:2026-Q1:%d" % staff["t1"],
+        await queue_to_person(uow, person, Reply("partial"), dedupe=f"job:reminder:2026-Q1:{staff['t1']}",
                               kind="reminder", now=harness.clock.now())
         await uow.commit()
     again = await harness.scheduling.run_due()
