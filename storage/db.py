@@ -40,6 +40,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL mode, a busy timeout and foreign keys."""
     ensure_sqlite_dir(url)
     if is_sqlite(url):
+        # One connection: SQLite has one writer anyway, and queueing in asyncio is far cheaper than
+        # SQLite's own busy-wait, which sleeps up to 100 ms per retry when connections contend.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 120)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
