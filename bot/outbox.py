@@ -72,7 +72,7 @@ async def _target(uow: UnitOfWork, msg: Incoming, reply: Reply) -> tuple[str, st
         ident = await uow.people.identity(msg.channel, msg.external_user_id)
         return msg.channel, msg.chat_id, ident.id if ident else None, ident.person_id if ident else None
     person = await uow.people.get(reply.to_person_id)
-    ident = await uow.people.delivery_identity(person) if person and person.active else None
+    ident = await uow.people.delivery_identity(person, reply.via) if person and person.active else None
     if ident is None:
         return None
     return ident.channel, ident.chat_id, ident.id, person.id if person else None

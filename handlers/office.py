@@ -137,7 +137,7 @@ async def handle_ack(ctx: Ctx) -> Result:
     note = texts.acknowledged_note(ctx.person.name, local_time(ctx, ctx.now))
     replies = await _refresh_alerts(ctx, report, note)
     replies.append(Reply(texts.reporter_acknowledged(report.id, ctx.person.name), to_person_id=report.person_id,
-                         dedupe=f"ack-note:{report.id}"))
+                         via=report.channel, dedupe=f"ack-note:{report.id}"))
     return Result(replies, toast="Đã ghi nhận.")
 
 
@@ -178,7 +178,7 @@ async def handle_office_button(ctx: Ctx) -> Result:
         report.status = "in_progress" if arg == "p" else "resolved"
         await ctx.uow.reports.add_event(report.id, "status", ctx.now, ctx.person.id, {"status": report.status})
         extra.append(Reply(texts.status_changed(report.id, report.status), to_person_id=report.person_id,
-                           dedupe=f"status:{report.id}:{report.status}"))
+                           via=report.channel, dedupe=f"status:{report.id}:{report.status}"))
     elif action == "r":
         await ctx.uow.states.set(ctx.person.id, "reply", "text", {"report_id": report.id}, ctx.now)
         return Result([Reply(texts.ASK_REPLY_TEXT)])
@@ -203,7 +203,7 @@ async def _send_reply(ctx: Ctx, report_id: int, text: str) -> Result:
     assert ctx.person is not None
     await ctx.uow.reports.add_event(report.id, "reply", ctx.now, ctx.person.id, {"length": len(text)})
     return Result([
-        Reply(texts.officer_reply(report.id, ctx.person.name, text), to_person_id=report.person_id),
+        Reply(texts.officer_reply(report.id, ctx.person.name, text), to_person_id=report.person_id, via=report.channel),
         Reply(texts.reply_sent(report.id)),
     ])
 

@@ -98,6 +98,7 @@ class Reply:
     edit_message_id: str | None = None  # edit this earlier bot message in the recipient's chat instead
     file: OutFile | None = None
     priority: int = 0  # 0 = conversational reply (first), higher numbers = bulk traffic
+    via: str | None = None  # reach to_person_id on this channel if they have it (e.g. where they reported)
     dedupe: str | None = None  # a stable key: the same key is never queued twice (e.g. one alert per officer)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -32,17 +33,23 @@ def demo_units_csv() -> str:
     return resources.files("bot").joinpath("data/demo_units.csv").read_text(encoding="utf-8")
 
 
-async def seed_demo(uow: UnitOfWork, now: datetime, channel: str = "telegram") -> list[str]:
-    """Create the demo tree and people if missing; return fresh invite codes for newcomers."""
+async def seed_demo(uow: UnitOfWork, now: datetime, zalo_id: Callable[[int], str] | None = None) -> list[str]:
+    """Create the demo tree and people (on Telegram, and on Zalo when ``zalo_id`` maps their ids).
+
+    Return fresh invite codes for newcomers.
+    """
     report = await import_units(uow, demo_units_csv(), actor="sandbox", now=now)
     if report.errors:
         raise RuntimeError("; ".join(report.errors))
     for demo in DEMO_PEOPLE:
-        if await uow.people.identity(channel, str(demo.user_id)) is not None:
+        if await uow.people.identity("telegram", str(demo.user_id)) is not None:
             continue
         unit = await uow.units.by_code(demo.unit_code)
-        person = await uow.people.add(demo.name, demo.role, unit.id if unit else None, preferred_channel=channel)
-        await uow.people.add_identity(person, channel, str(demo.user_id), str(demo.user_id), demo.name)
+        person = await uow.people.add(demo.name, demo.role, unit.id if unit else None, preferred_channel="telegram")
+        await uow.people.add_identity(person, "telegram", str(demo.user_id), str(demo.user_id), demo.name)
+        if zalo_id is not None:
+            zid = zalo_id(demo.user_id)
+            await uow.people.add_identity(person, "zalo", zid, zid, demo.name)
     hamlet = await uow.units.by_code("DEMO-BD-T1")
     issued = await issue_invites(
         uow, unit=hamlet, role="reporter", count=3, expires_days=14, now=now,

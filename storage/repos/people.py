@@ -47,12 +47,13 @@ class PersonRepo:
         await self.session.flush()
         return ident
 
-    async def delivery_identity(self, person: Person) -> Identity | None:
-        """Return where to reach a person: the preferred channel if active, else any active identity."""
+    async def delivery_identity(self, person: Person, via: str | None = None) -> Identity | None:
+        """Return where to reach a person: ``via`` if given and active, else the preferred channel, else any."""
         active = [i for i in await self.identities(person.id) if i.active]
-        for ident in active:
-            if ident.channel == person.preferred_channel:
-                return ident
+        for wanted in (via, person.preferred_channel):
+            for ident in active:
+                if wanted and ident.channel == wanted:
+                    return ident
         return active[0] if active else None
 
     async def in_units(self, unit_paths: Sequence[str] | None = None, role: str | None = None) -> Sequence[Person]:
