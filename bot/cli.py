@@ -36,7 +36,7 @@ def settings() -> Settings:
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiohttp and aiogram log request URLs, which contain the bot token.
-    for noisy in ("aiohttp.access", "aiogram.event"):
+    for noisy in ("aiohttp.access", "aiogram.event", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
