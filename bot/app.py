@@ -66,6 +66,7 @@ class App:
         self.sender: Sender | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._web_runner: web.AppRunner | None = None
+        self._lexicon_task: asyncio.Task[None] | None = None
 
     def _wake_sender(self) -> None:
         if self.sender is not None:
@@ -97,6 +98,7 @@ class App:
         if scheduler:
             self.scheduler = SchedulerService(self.scheduling, self.engine, self.settings.tz)
             await self.scheduler.start()
+        self._lexicon_task = asyncio.create_task(self._watch_lexicon(), name="lexicon-reload")
         if self.telegram is not None:
             await self._prepare_telegram()
         await self.pipeline.retry_unhandled()
@@ -136,6 +138,14 @@ class App:
         if self.zalo is not None:
             await self.zalo.set_webhook(base, secrets["zalo"])
 
+    async def _watch_lexicon(self, every: float = 5.0) -> None:
+        """Pick up an edited lexicon file without a restart; a broken edit keeps the previous one."""
+        while True:
+            await asyncio.sleep(every)
+            errors = self.services.tagger.reload_if_changed()
+            for error in errors:
+                log.error("lexicon not reloaded: %s", error)
+
     async def _start_web(self, routes: list[web.RouteDef]) -> None:
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.add_routes(routes)
@@ -147,6 +157,8 @@ class App:
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, stop the sender, close connections."""
+        if self._lexicon_task is not None:
+            self._lexicon_task.cancel()
         if self.telegram is not None:
             await self.telegram.stop_polling()
             await self.telegram.drain_tasks()

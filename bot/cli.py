@@ -27,6 +27,34 @@ jobs_app = typer.Typer(help="Scheduled jobs of the reporting calendar.", no_args
 schedule_app = typer.Typer(help="The reporting schedule.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(schedule_app, name="schedule")
+lexicon_app = typer.Typer(help="The topic vocabulary.", no_args_is_help=True)
+app.add_typer(lexicon_app, name="lexicon")
+
+
+@lexicon_app.command("check")
+def lexicon_check(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Validate a lexicon file; print every problem with its place in the file."""
+    from bot.tagging import check_lexicon
+
+    errors = check_lexicon(file)
+    for err in errors:
+        typer.echo(err, err=True)
+    if errors:
+        raise typer.Exit(1)
+    typer.echo("Từ điển hợp lệ.")
+
+
+@app.command()
+def tag(
+    lexicon: Annotated[Path | None, typer.Option("--lexicon", help="Lexicon file (default: the configured one)")] = None,
+) -> None:
+    """Tag JSON lines ({"text": ...}) from standard input; one JSON line per input, in order."""
+    from bot.tagging import Tagger, tag_jsonl
+
+    tagger = Tagger(lexicon or settings().lexicon_path)
+    for line in tag_jsonl(sys.stdin, tagger):
+        sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def settings() -> Settings:
