@@ -22,7 +22,7 @@ from bot.zalo.convert import parse_update as parse_zalo
 from bot.zalo.runtime import ZaloRuntime
 from handlers.context import Services
 from schedules.jobs import JobEnv
-from schedules.service import Scheduling, SchedulerService
+from schedules.service import SchedulerService, Scheduling
 from storage.db import create_engine, make_session_factory
 
 log = logging.getLogger(__name__)
