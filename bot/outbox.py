@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.types import BUTTONLESS, Incoming, Reply
-from storage.models import Person
+from storage.models import Identity, Person
 from storage.uow import UnitOfWork
 
 
@@ -23,11 +23,16 @@ def reply_payload(reply: Reply, edit_message_id: str | None) -> dict[str, Any]:
     return payload
 
 
-async def queue_replies(uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, now: Any) -> int:
-    """Write the replies of one handled update to the outbox; return how many were queued."""
+async def queue_replies(
+    uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, now: Any, sender: Identity | None = None
+) -> int:
+    """Write the replies of one handled update to the outbox; return how many were queued.
+
+    ``sender`` is the identity the message came from, when known, to save looking it up again.
+    """
     queued = 0
     for n, reply in enumerate(replies):
-        target = await _target(uow, msg, reply)
+        target = await _target(uow, msg, reply, sender)
         if target is None:
             continue
         channel, chat_id, identity_id, person_id = target
@@ -67,9 +72,11 @@ async def queue_to_person(
     return row_id is not None
 
 
-async def _target(uow: UnitOfWork, msg: Incoming, reply: Reply) -> tuple[str, str, int | None, int | None] | None:
+async def _target(
+    uow: UnitOfWork, msg: Incoming, reply: Reply, sender: Identity | None
+) -> tuple[str, str, int | None, int | None] | None:
     if reply.to_person_id is None:
-        ident = await uow.people.identity(msg.channel, msg.external_user_id)
+        ident = sender or await uow.people.identity(msg.channel, msg.external_user_id)
         return msg.channel, msg.chat_id, ident.id if ident else None, ident.person_id if ident else None
     person = await uow.people.get(reply.to_person_id)
     ident = await uow.people.delivery_identity(person, reply.via) if person and person.active else None

@@ -82,7 +82,9 @@ class Pipeline:
             if msg is not None:
                 ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now)
                 result = await dispatch(ctx)
-                await queue_replies(uow, msg, result.replies, f"r:{item.channel}:{item.update_key}", now)
+                await queue_replies(
+                    uow, msg, result.replies, f"r:{item.channel}:{item.update_key}", now, ctx.identity
+                )
             await uow.inbox.mark_done(item, now)
             await uow.commit()
         if result.replies and self.on_queued:

@@ -71,7 +71,8 @@ async def handle_list(ctx: Ctx) -> Result:
 
 async def detail_reply(ctx: Ctx, report: Report, unit: Unit, *, edit: bool = False) -> Reply:
     author = await ctx.uow.people.get(report.person_id)
-    history = []
+    # The creation is the report itself; later events come from the history table.
+    history = [f"{local_time(ctx, report.created_at)} {texts.HISTORY_LABELS['created']}" + (f" – {author.name}" if author else "")]
     for ev in await ctx.uow.reports.events(report.id):
         who = await ctx.uow.people.get(ev.actor_id) if ev.actor_id else None
         label = texts.HISTORY_LABELS.get(ev.action, ev.action)

@@ -112,7 +112,6 @@ async def _media_without_text(ctx: Ctx) -> Result:
     if not msg.attachments and not msg.location:
         return Result([Reply(texts.EMPTY_MESSAGE)])
     report = await _new_report(ctx, "", "draft")
-    await ctx.uow.reports.add_event(report.id, "created", ctx.now, ctx.person.id if ctx.person else None)
     assert ctx.person is not None
     await ctx.uow.states.set(ctx.person.id, "describe", "text", {"report_id": report.id}, ctx.now)
     kind = msg.attachments[0].kind if msg.attachments else "location"
@@ -130,7 +129,6 @@ async def _file_text(ctx: Ctx, text: str) -> Result:
         return await _ask_to_file(ctx, text, result)
     report = await _new_report(ctx, text, "filed")
     tag_report(ctx, report, keep_manual=False)
-    await ctx.uow.reports.add_event(report.id, "created", ctx.now, ctx.person.id)
     replies = [await receipt_reply(ctx, report)]
     if report.urgent:
         replies += await alert_replies(ctx, report)
@@ -157,7 +155,6 @@ async def _append(ctx: Ctx, report: Report, text: str) -> Result:
 async def _ask_to_file(ctx: Ctx, text: str, result: Any) -> Result:
     report = await _new_report(ctx, text, "draft")
     tag_report(ctx, report, keep_manual=False)
-    await ctx.uow.reports.add_event(report.id, "created", ctx.now, report.person_id, {"draft": True})
     answer = _answer(ctx, result.intent)
     return Result([Reply(texts.ask_to_file(answer), buttons=receipt_buttons(report))])
 

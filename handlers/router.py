@@ -26,8 +26,7 @@ async def dispatch(ctx: Ctx) -> Result:
     msg = ctx.msg
     if msg.chat_type == "group" and not await _office_group(ctx):
         return Result()
-    ident = await ctx.uow.people.identity(msg.channel, msg.external_user_id)
-    person = await ctx.uow.people.get(ident.person_id) if ident else None
+    ident, person = await ctx.uow.people.identity_and_person(msg.channel, msg.external_user_id)
     if ident is not None and ident.chat_id != msg.chat_id and msg.chat_type == "private":
         ident.chat_id = msg.chat_id
     if ident is not None and not ident.active and msg.chat_type == "private":

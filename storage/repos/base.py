@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], returning: Any = None) -> Any:
-    """Insert a row unless it violates a unique constraint; return the ``returning`` value or None."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+@cache
+def _insert_ignore_stmt(dialect: str, model: Any, returning: Any) -> Any:
+    # Built once per model: a constant statement hits SQLAlchemy's compiled cache without rebuilding.
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(model).values(**values).on_conflict_do_nothing()
+    stmt = module.insert(model).on_conflict_do_nothing()
+    return stmt.returning(returning) if returning is not None else stmt
+
+
+async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], returning: Any = None) -> Any:
+    """Insert a row unless it violates a unique constraint; return the ``returning`` value or the row count."""
+    stmt = _insert_ignore_stmt(dialect_name(session), model, returning)
+    # Core execution on the session's connection: the plain cursor result, with its row count.
+    result = await (await session.connection()).execute(stmt, values)
     if returning is None:
-        result = await session.execute(stmt)
         return result.rowcount
-    result = await session.execute(stmt.returning(returning))
     return result.scalar_one_or_none()
 
 

@@ -28,6 +28,16 @@ class PersonRepo:
         stmt = select(Identity).where(Identity.channel == channel, Identity.external_user_id == external_user_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def identity_and_person(self, channel: str, external_user_id: str) -> tuple[Identity | None, Person | None]:
+        """Return an account and its person in one query."""
+        stmt = (
+            select(Identity, Person)
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.channel == channel, Identity.external_user_id == external_user_id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row else (None, None)
+
     async def identities(self, person_id: int) -> Sequence[Identity]:
         stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
         return (await self.session.execute(stmt)).scalars().all()
