@@ -14,6 +14,11 @@ from handlers.types import CHANNELS, Reply, Result
 LINK_TTL = timedelta(minutes=15)
 
 
+def _link_hash(code: str) -> str:
+    # A different prefix from invites, so a link code can never be redeemed as an invite.
+    return hash_code("LINK" + normalise(code))
+
+
 @command("lienket", roles=ALL_ROLES)
 async def handle_link(ctx: Ctx) -> Result:
     """Issue a one-time code to link another channel to this person."""
@@ -21,7 +26,7 @@ async def handle_link(ctx: Ctx) -> Result:
     if ctx.msg.args:
         return Result([Reply(texts.LINK_SAME_PERSON)])
     code = new_code()
-    await ctx.uow.links.add("link:" + hash_code(code), ctx.person.id, ctx.now + LINK_TTL, ctx.now)
+    await ctx.uow.links.add(_link_hash(code), ctx.person.id, ctx.now + LINK_TTL, ctx.now)
     other = next((c for c in CHANNELS if c != ctx.msg.channel), ctx.msg.channel)
     minutes = int(LINK_TTL.total_seconds() // 60)
     return Result([Reply(texts.link_code_issued(code, texts.CHANNEL_LABELS[other], minutes))])
@@ -30,7 +35,7 @@ async def handle_link(ctx: Ctx) -> Result:
 async def redeem_link(ctx: Ctx, raw_code: str) -> Result:
     """Attach this (unregistered) channel account to the person who issued the code."""
     msg = ctx.msg
-    link = await ctx.uow.links.by_hash("link:" + hash_code(normalise(raw_code.split()[0]))) if raw_code else None
+    link = await ctx.uow.links.by_hash(_link_hash(raw_code.split()[0])) if raw_code.strip() else None
     if link is None or link.used_at is not None or link.expires_at <= ctx.now:
         await ctx.uow.invites.record_failure(msg.channel, msg.external_user_id, ctx.now)
         return Result([Reply(texts.LINK_WRONG)])
