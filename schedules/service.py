@@ -136,8 +136,9 @@ class Scheduling:
 class SchedulerService:
     """Tick ``run_due`` every minute with APScheduler; on PostgreSQL only the lock holder ticks."""
 
-    def __init__(self, scheduling: Scheduling, engine: Any, tz: Any) -> None:
+    def __init__(self, scheduling: Scheduling, engine: Any, tz: Any, *, retry_seconds: float = 15.0) -> None:
         self.scheduling = scheduling
+        self.retry_seconds = retry_seconds
         self.engine = engine
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self._lock_conn: Any = None
@@ -160,7 +161,7 @@ class SchedulerService:
                 log.info("this instance runs the scheduler")
                 await self._tick()  # catch up at once after a start or a takeover
                 return
-            await asyncio.sleep(15)
+            await asyncio.sleep(self.retry_seconds)
 
     async def _try_lock(self) -> bool:
         if self.engine.dialect.name != "postgresql":
@@ -196,6 +197,10 @@ class SchedulerService:
         if self._watch is not None:
             self._watch.cancel()
         if self._lock_conn is not None:
-            await self._lock_conn.close()
+            # Unlock explicitly: closing only returns the connection to the pool, which keeps the lock.
+            try:
+                await self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_ID})
+            finally:
+                await self._lock_conn.close()
             self._lock_conn = None
         self._leader = False
