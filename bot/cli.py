@@ -230,6 +230,36 @@ def admin_add(
     typer.echo("Tài khoản này đã được đăng ký." if outcome == "exists" else f"Đã thêm quản trị viên {name}.")
 
 
+@app.command("group-add")
+def group_add(
+    chat_id: Annotated[str, typer.Option("--chat-id", help="The group chat id (Telegram ids of groups are negative)")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit code of the office the group belongs to")],
+    channel: Annotated[str, typer.Option("--channel")] = "telegram",
+    name: Annotated[str, typer.Option("--name")] = "",
+) -> None:
+    """Register a group chat as an office group (the bot ignores every other group)."""
+    from bot.clock import SystemClock
+    from storage.db import upgrade_sync
+
+    s = settings()
+    upgrade_sync(s.database_url)
+
+    async def body(uow: Any) -> bool:
+        target = await uow.units.by_code(unit)
+        if target is None:
+            return False
+        if not await uow.groups.is_office_group(channel, chat_id):
+            await uow.groups.add(channel, chat_id, target.id, name)
+            await uow.audit.add("group.add", actor="cli", at=SystemClock().now(), target=f"{channel}:{chat_id}")
+            await uow.commit()
+        return True
+
+    if not _run(_with_uow, s.database_url, body):
+        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        raise typer.Exit(1)
+    typer.echo("Đã đăng ký nhóm làm việc của văn phòng.")
+
+
 @app.command()
 def init() -> None:
     """Prepare a new installation: migrate the database and print a one-time admin bootstrap code."""

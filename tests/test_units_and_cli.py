@@ -100,3 +100,6 @@ def test_cli_units_invites_admin_and_init(cli_env: str, tmp_path: Path) -> None:
     again = runner.invoke(app, ["init"])
     assert "Đã có quản trị viên" in again.output
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    group = runner.invoke(app, ["group-add", "--chat-id", "-100123", "--unit", "DEMO"])
+    assert group.exit_code == 0 and "Đã đăng ký nhóm" in group.output
+    assert runner.invoke(app, ["group-add", "--chat-id", "-1", "--unit", "NOPE"]).exit_code == 1
