@@ -1,0 +1,949 @@
+"""Topic tagger: tag a short report by topic and urgency, and explain every tag by its cues.
+
+Pure logic apart from reading the lexicon (``bot/data/lexicon.toml``, format in its header), which
+admins may edit while the bot runs. How a message is read:
+
+1. Every word gets two keys: lower case with one tone placement ("hòa"), and bare ("hoa"). A
+   message in which a quarter of the words carry marks is matched by the accented keys, any other
+   by the bare ones, so "đạo" / "Dao" / "dao" stay apart when the writer typed diacritics, and
+   context rules of the lexicon tell them apart when not.
+2. Abbreviations are expanded; terms are found with word tries; a longer match hides shorter ones.
+3. Each label adds up the weights of its distinct terms; negations and calm phrases cancel urgent
+   terms. Every tag keeps its cues: the lexicon term and the text it matched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate, chain, compress, pairwise
+from itertools import count as counting
+from operator import add, and_, itemgetter
+from pathlib import Path
+from typing import Any
+
+TOPICS = ("dan_toc", "ton_giao", "nhan_dan")
+URGENT = "urgent"
+DEFAULT_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.toml"
+THRESHOLD = 1.0  # a label is set when the weights of its distinct cues add up to this
+LABELS_VI = {"dan_toc": "dân tộc", "ton_giao": "tôn giáo", "nhan_dan": "nhân dân", URGENT: "khẩn"}
+INTENTS = ("deadline", "help", "thanks", "greeting")  # checked in this order
+MODES = ("any", "accented", "plain")
+CTX_LISTS = ("before", "after", "near", "not_before", "not_after", "unless")
+RULE_KEYS = {"weight", "window", "mode", "in_names", "plain", "accented", *CTX_LISTS}
+SECTIONS = {"version", "abbreviations", "hashtags", "sets", "topic", "urgent", "incident",
+            "negation", "phrases", "intent"}
+PHRASE_KINDS = ("calm", "ignore", "question")
+PROPER = "@Proper"  # context word: the neighbouring word is written with a capital letter
+MARKED_RATIO = 0.25  # at least this share of words carry diacritics -> match the accented form
+MAX_REASON_SPANS = 3
+_ORDER = (*TOPICS, URGENT)
+_UNITS = {"k", "kg"}  # "k"/"kg" mean "không" except after a number: "50k", "7.000 đ/kg"
+
+_HASHTAG = re.compile(r"#\w+")
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
+_LINE_TAG = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+_LINE_KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
+
+
+class LexiconError(ValueError):
+    """The lexicon file is missing or malformed; ``errors`` lists what is wrong."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One piece of evidence for a label: the lexicon term and the text span it matched."""
+
+    label: str  # a topic code or "urgent"
+    term: str  # lexicon term (or "#khan" for a hashtag)
+    matched: str  # the span of the original text
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """Topics, urgency, the cues behind them, and what kind of message it was."""
+
+    topics: tuple[str, ...]
+    urgent: bool
+    cues: tuple[Cue, ...]
+    kind: str  # "report" | "chatter" | "question"
+    intent: str | None  # "deadline" | "help" | "thanks" | "greeting" | None
+
+    @property
+    def reasons(self) -> list[str]:
+        """Return one short Vietnamese line per label, naming what triggered it."""
+        lines = []
+        for label in (*self.topics, *((URGENT,) if self.urgent else ())):
+            parts: list[str] = []
+            # A hashtag decides the label whatever else was found, so it is named first.
+            for cue in sorted(self.cues, key=lambda c: not c.term.startswith("#")):
+                if cue.label != label:
+                    continue
+                part = f"hashtag {cue.term}" if cue.term.startswith("#") else f'"{cue.matched}"'
+                if part not in parts:
+                    parts.append(part)
+            lines.append(f"{LABELS_VI[label]}: " + ", ".join(parts[:MAX_REASON_SPANS]))
+        return lines
+
+
+# --------------------------------------------------------------------------- normalisation
+
+# Punctuation becomes a space so offsets stay put; apostrophes stay inside words only.
+_LONE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+_PUNCT = re.compile(r"[\s,.;:!?()\[\]{}<>\"“”„«»/\\|\-–—_+=*&^%$@~`…•#]")
+_APOSTROPHE = re.compile(r"[’‘ʼ]")
+# Old and new tone placement ("hoà" / "hòa", "thuỷ" / "thủy") must give the same key.
+_TONE_MOVES = {
+    first + second: moved + base
+    for first, base, seconds in (("o", "a", "àáảãạ"), ("o", "e", "èéẻẽẹ"), ("u", "y", "ỳýỷỹỵ"))
+    for second, moved in zip(seconds, "òóỏõọ" if first == "o" else "ùúủũụ", strict=True)
+}
+_TONE_MOVE = re.compile("o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ]")
+
+
+def _spaced(text: str) -> str:
+    """Return text with punctuation as spaces and one kind of apostrophe."""
+    text = _PUNCT.sub(" ", text)
+    if _APOSTROPHE.search(text):
+        text = _APOSTROPHE.sub("'", text)
+    return _LONE_APOSTROPHE.sub(" ", text) if "'" in text else text
+
+
+def _accent_key(lowered: str) -> str:
+    """Return lower-case text with one tone placement and no apostrophes."""
+    if _TONE_MOVE.search(lowered):
+        lowered = _TONE_MOVE.sub(lambda m: _TONE_MOVES[m.group()], lowered)
+    return lowered.replace("'", "") if "'" in lowered else lowered
+
+
+def _plain_key(accented: str) -> str:
+    """Return accented-key text without any mark, word for word: "người đạo" -> "nguoi dao"."""
+    if accented.isascii():
+        return accented
+    # Dropping what is not ASCII after NFD is fast and right for Vietnamese; a word of another
+    # script or an emoji would vanish, so such a text goes word by word instead.
+    bare = unicodedata.normalize("NFD", accented.replace("đ", "d")).encode("ascii", "ignore").decode()
+    if len(bare.split()) == len(accented.split()):
+        return bare
+    return " ".join(_plain_word(w) for w in accented.split())
+
+
+def _plain_word(word: str) -> str:
+    """Return one word without marks, keeping letters of other scripts."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", word.replace("đ", "d")) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare) or word
+
+
+def _phrase_keys(phrase: str) -> tuple[str, str]:
+    """Return the (accented, plain) keys of a lexicon phrase: words joined by single spaces."""
+    acc = " ".join(w for w in _accent_key(_spaced(unicodedata.normalize("NFC", phrase)).lower()).split() if w)
+    return acc, _plain_key(acc)
+
+
+class _Msg:
+    """A message split into words, with both keys per word and the chosen matching form."""
+
+    __slots__ = ("text", "spaced", "acc", "bare", "keys", "src", "expanded", "accented",
+                 "_plain", "_typed", "_pos", "_joined")
+
+    def __init__(self, text: str, lexicon: _Lexicon) -> None:
+        self.text = text
+        self.spaced = spaced = _spaced(text)
+        self.src: list[int] | None = None  # word i of acc/plain comes from typed word src[i]
+        self.expanded: list[bool] | None = None
+        self._plain: list[str] | None = None
+        self._typed: list[str] | None = None
+        self._pos: list[int] | None = None
+        self._joined: str | None = None
+        acc_text = _accent_key(spaced.lower())
+        self.acc = acc = acc_text.split()
+        if acc_text.isascii():
+            self._plain = acc
+        self.bare = bare = list(map(str.isascii, acc))  # typed without any mark
+        count, marked = len(acc), len(acc) - sum(bare)
+        if not lexicon.abbreviations.keys().isdisjoint(acc) or (
+            not lexicon.abbr_typed_lower.isdisjoint(acc) and lexicon.abbr_typed_re.search(spaced)
+        ):
+            count -= self._expand(lexicon)
+        self.accented = count > 0 and marked >= MARKED_RATIO * count
+        self.keys = self.acc if self.accented else self.plain
+
+    @property
+    def plain(self) -> list[str]:
+        """Return the words without marks."""
+        if self._plain is None:
+            self._plain = _plain_key(" ".join(self.acc)).split()
+        return self._plain
+
+    @property
+    def typed(self) -> list[str]:
+        """Return the words as typed, for names and spans."""
+        if self._typed is None:
+            self._typed = list(filter(None, self.spaced.split(" ")))  # every blank is " " here
+        return self._typed
+
+    def _expand(self, lexicon: _Lexicon) -> int:
+        """Replace abbreviations by their words; return how many words were abbreviations."""
+        typed, by_typed, by_any = self.typed, lexicon.abbr_typed, lexicon.abbreviations
+        found = [
+            (i, words)
+            for i, a in enumerate(self.acc)
+            if (words := by_typed.get(typed[i]) or by_any.get(a)) and not (a in _UNITS and self._after_number(i))
+        ]
+        if not found:
+            return 0
+        acc, self._plain = self.acc[:], None
+        self.src, self.expanded = list(range(len(acc))), [False] * len(acc)
+        for i, words in reversed(found):  # from the end, so earlier indices stay valid
+            acc[i : i + 1] = words
+            self.src[i : i + 1] = [i] * len(words)
+            self.expanded[i : i + 1] = [True] * len(words)
+        self.acc, self.bare = acc, list(map(str.isascii, acc))
+        return len(found)
+
+    def positions(self) -> list[int]:
+        """Return the offset of every typed word in the text."""
+        if self._pos is None:
+            # Every blank is one " " in spaced, so part k starts after the k parts before it.
+            parts = self.spaced.split(" ")
+            starts = map(add, accumulate(map(len, parts), initial=0), counting())
+            self._pos = list(compress(starts, parts))
+        return self._pos
+
+    def joined(self, plain: bool) -> str:
+        """Return the words of one form as " w1 w2 ... " for phrase look-ups."""
+        if plain or not self.accented:
+            return f" {' '.join(self.plain)} "
+        if self._joined is None:
+            self._joined = f" {' '.join(self.acc)} "
+        return self._joined
+
+    def typed_index(self, i: int) -> int:
+        """Return the typed word that word i comes from."""
+        return i if self.src is None else self.src[i]
+
+    def span_text(self, i: int, n: int) -> str:
+        """Return the original text covered by words i .. i+n-1."""
+        first, last = (i, i + n - 1) if self.src is None else (self.src[i], self.src[i + n - 1])
+        pos = self._pos if self._pos is not None else self.positions()
+        return self.text[pos[first] : pos[last] + len(self.typed[last])]
+
+    def same_clause(self, i: int, j: int) -> bool:
+        """Tell whether no punctuation separates word i from a later word j."""
+        first, last = self.typed_index(i), self.typed_index(j)
+        if first == last:
+            return True
+        pos = self.positions()
+        return not _CLAUSE_BREAK.search(self.text, pos[first] + len(self.typed[first]), pos[last])
+
+    def is_name(self, i: int) -> bool:
+        """Tell whether word i is written with a capital inside a sentence, as names are."""
+        if self.expanded is not None and self.expanded[i]:
+            return False
+        t = self.typed_index(i)
+        if not self.typed[t][0].isupper():
+            return False
+        return _previous_char(self.text, self.positions()[t], " \t\"'“(-") not in ".!?:\n"
+
+    def _after_number(self, t: int) -> bool:
+        """Tell whether typed word t follows a digit or a slash ("50 k", "đ/kg")."""
+        before = _previous_char(self.text, self.positions()[t], " \t")
+        return before.isdigit() or before == "/"
+
+
+def _previous_char(text: str, pos: int, skip: str) -> str:
+    """Return the last character before pos that is not in skip ('' at the start)."""
+    pos -= 1
+    while pos >= 0 and text[pos] in skip:
+        pos -= 1
+    return text[pos] if pos >= 0 else ""
+
+
+# --------------------------------------------------------------------------- lexicon model
+
+
+class _Ctx:
+    """Context conditions for an ambiguous term, in one matching form."""
+
+    __slots__ = ("before", "after", "near", "not_before", "not_after", "unless", "window", "needs",
+                 "in_names", "plain")
+
+    def __init__(self, lists: dict[str, list[str]], window: int, plain: bool, in_names: bool = True) -> None:
+        k = 1 if plain else 0
+
+        def keyed(words: list[str]) -> dict[int, set[str]]:
+            out: dict[int, set[str]] = {}
+            for w in words:
+                key = PROPER if w == PROPER else _phrase_keys(w)[k]
+                out.setdefault(0 if key == PROPER else key.count(" ") + 1, set()).add(key)
+            return out
+
+        self.before, self.after = keyed(lists.get("before", [])), keyed(lists.get("after", []))
+        self.not_before, self.not_after = keyed(lists.get("not_before", [])), keyed(lists.get("not_after", []))
+        self.near = [f" {_phrase_keys(w)[k]} " for w in lists.get("near", [])]
+        self.unless = [f" {_phrase_keys(w)[k]} " for w in lists.get("unless", [])]
+        self.window = window
+        self.in_names = in_names
+        self.plain = plain
+        self.needs = bool(self.before or self.after or self.near)
+
+    def ok(self, msg: _Msg, keys: list[str], i: int, n: int) -> bool:
+        """Tell whether words i .. i+n-1 of msg meet the conditions."""
+        if not self.in_names and msg.is_name(i):
+            return False
+        if _side(self.not_before, msg, keys, i, -1, 1) or _side(self.not_after, msg, keys, i + n, 1, 1):
+            return False
+        if self.unless and any(u in msg.joined(self.plain) for u in self.unless):
+            return False
+        if not self.needs:
+            return True
+        return (
+            _side(self.before, msg, keys, i, -1, self.window)
+            or _side(self.after, msg, keys, i + n, 1, self.window)
+            or any(w in msg.joined(self.plain) for w in self.near)
+        )
+
+
+def _side(table: dict[int, set[str]], msg: _Msg, keys: list[str], edge: int, way: int, window: int) -> bool:
+    """Tell whether a phrase of table ends just before edge (way=-1) or starts at it (way=1)."""
+    for size, phrases in table.items():
+        if size == 0:  # @Proper: the very next word, in the same clause, is a name
+            j = edge if way > 0 else edge - 1
+            if 0 < edge < len(keys) and msg.is_name(j) and msg.same_clause(edge - 1, edge):
+                return True
+            continue
+        for gap in range(window):
+            start = edge + gap if way > 0 else edge - gap - size
+            if start >= 0 and start + size <= len(keys):
+                if (keys[start] if size == 1 else " ".join(keys[start : start + size])) in phrases:
+                    return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One lexicon term for one label."""
+
+    label: str  # a topic, "urgent", "calm", "negation", "ignore", "question" or an intent
+    term: str
+    weight: float  # for "negation": how many words after it the negation reaches
+    ctx: _Ctx | None
+
+
+# A trie node: [entries ending here or None, children by next word or None, no entry has context]
+_Node = list[Any]
+
+
+@dataclass
+class _Index:
+    """Word tries of the terms, by their accented and by their plain forms.
+
+    Beside each trie: its one-word terms, and the first two words of its longer terms, so that a
+    message is searched with a few set and dict look-ups before any walk.
+    """
+
+    acc: dict[str, _Node]
+    plain: dict[str, _Node]
+    acc_words: dict[str, _Node] = field(default_factory=dict)
+    plain_words: dict[str, _Node] = field(default_factory=dict)
+    acc_pairs: set[str] = field(default_factory=set)
+    plain_pairs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Lexicon:
+    """A compiled lexicon."""
+
+    abbreviations: dict[str, list[str]]  # lower case, with or without marks -> accented words
+    abbr_typed: dict[str, list[str]]  # capitals, exactly as typed
+    abbr_typed_re: re.Pattern[str]  # finds any of abbr_typed
+    abbr_typed_lower: frozenset[str]  # abbr_typed in lower case, a cheap first test
+    hashtags: dict[str, str]
+    main: _Index
+    chat: _Index
+
+
+# --------------------------------------------------------------------------- lexicon loading
+
+
+def check_lexicon(path: str | Path) -> list[str]:
+    """Return human-readable errors in a lexicon file (empty when it is good)."""
+    return _load(Path(path))[1]
+
+
+def _load(path: Path) -> tuple[_Lexicon | None, list[str]]:
+    """Read and compile a lexicon file; return it with the errors found."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"cannot read {path}: {exc}"]
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"TOML syntax error: {exc}"]
+    builder = _Builder(source)
+    lexicon = builder.build(data)
+    return (None if builder.errors else lexicon), builder.errors
+
+
+class _Builder:
+    """Validate the parsed TOML and compile it, collecting every error on the way."""
+
+    def __init__(self, source: str) -> None:
+        self.lines = _key_lines(source)
+        self.source_lines = source.splitlines()
+        self.errors: list[str] = []
+        self.sets: dict[str, list[str]] = {}
+        self.main = _Index({}, {})
+        self.chat = _Index({}, {})
+
+    def error(self, section: str, key: str | None, message: str, item: str | None = None) -> None:
+        """Record an error, located by line where the key can be found."""
+        line = self.lines.get((section, key))
+        if item is not None and line:
+            line = self._find_item(line, item)
+        where = f"line {line}: " if line else ""
+        what = f"[{section}]" + (f" {json.dumps(key, ensure_ascii=False)}" if key is not None else "")
+        error = f"{where}{what}: {message}"
+        if error not in self.errors:  # a term's context is compiled once per form
+            self.errors.append(error)
+
+    def _find_item(self, start: int, item: str) -> int:
+        """Return the line of a list item at or after line start."""
+        quoted = json.dumps(item, ensure_ascii=False)
+        for n in range(start, min(start + 400, len(self.source_lines) + 1)):
+            if quoted in self.source_lines[n - 1]:
+                return n
+        return start
+
+    def build(self, data: dict[str, Any]) -> _Lexicon:
+        """Compile every section."""
+        for key in data:
+            if key not in SECTIONS:
+                self.error(key, None, f"unknown section (known: {', '.join(sorted(SECTIONS))})")
+        self.sets = self._sets(data.get("sets", {}))
+        abbreviations, abbr_typed = self._abbreviations(data.get("abbreviations", {}))
+        hashtags = self._hashtags(data.get("hashtags", {}))
+        topics = data.get("topic", {})
+        if not isinstance(topics, dict):
+            self.error("topic", None, "must be a table of topics")
+            topics = {}
+        for topic, terms in topics.items():
+            if topic not in TOPICS:
+                self.error(f"topic.{topic}", None, f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+                continue
+            self._terms(f"topic.{topic}", terms, (topic,))
+        self._terms("urgent", data.get("urgent", {}), (URGENT,))
+        self._terms("incident", data.get("incident", {}), (URGENT, "nhan_dan"))
+        self._negations(data.get("negation", {}))
+        self._phrase_lists("phrases", data.get("phrases", {}), PHRASE_KINDS, self.main, {"question"})
+        self._phrase_lists("intent", data.get("intent", {}), INTENTS, self.chat, set())
+        typed_re = re.compile(r"\b(?:" + "|".join(map(re.escape, abbr_typed)) + r")\b")
+        typed_lower = frozenset(_phrase_keys(k)[0] for k in abbr_typed)
+        return _Lexicon(abbreviations, abbr_typed, typed_re, typed_lower, hashtags, self.main, self.chat)
+
+    def _table(self, section: str, value: Any) -> dict[str, Any]:
+        """Return value if it is a table, else record an error."""
+        if isinstance(value, dict):
+            return value
+        self.error(section, None, "must be a table")
+        return {}
+
+    def _sets(self, value: Any) -> dict[str, list[str]]:
+        """Check the named word sets that context lists may refer to as "@name"."""
+        out = {}
+        for name, words in self._table("sets", value).items():
+            if self._strings("sets", name, words):
+                out[name] = words
+        return out
+
+    def _strings(self, section: str, key: str, value: Any) -> bool:
+        """Tell whether value is a list of non-empty strings, recording an error if not."""
+        if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+            self.error(section, key, "must be a list of strings")
+            return False
+        for w in value:
+            if not _phrase_keys(w)[0] and w != PROPER:
+                self.error(section, key, "empty word in list", item=w)
+                return False
+        return True
+
+    def _abbreviations(self, value: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Compile abbreviations: upper-case keys match as typed, others in any case and accent."""
+        any_case: dict[str, list[str]] = {}
+        as_typed: dict[str, list[str]] = {}
+        for key, expansion in self._table("abbreviations", value).items():
+            if _spaced(key).split() != [key] or "'" in key:
+                self.error("abbreviations", key, "an abbreviation must be one word")
+            elif not isinstance(expansion, str) or not _phrase_keys(expansion)[0]:
+                self.error("abbreviations", key, "the expansion must be a non-empty string")
+            else:
+                words = _phrase_keys(expansion)[0].split()
+                if key.isupper():
+                    as_typed[unicodedata.normalize("NFC", key)] = words
+                else:
+                    any_case.update(dict.fromkeys(_d_variants(_phrase_keys(key)[1]), words))
+        return any_case, as_typed
+
+    def _hashtags(self, value: Any) -> dict[str, str]:
+        """Compile hashtags that force a label."""
+        out = {}
+        for key, label in self._table("hashtags", value).items():
+            if label not in (*TOPICS, URGENT):
+                self.error("hashtags", key, f"unknown label {label!r} (known: {', '.join((*TOPICS, URGENT))})")
+            else:
+                out[_hashtag_key(key)] = label
+        return out
+
+    def _terms(self, section: str, value: Any, labels: tuple[str, ...]) -> None:
+        """Compile one section of weighted terms."""
+        seen: dict[str, str] = {}
+        for term, rule in self._table(section, value).items():
+            acc, plain = _phrase_keys(term)
+            if not acc:
+                self.error(section, term, "empty term")
+                continue
+            if acc in seen:
+                self.error(section, term, f"duplicate term (same as {json.dumps(seen[acc], ensure_ascii=False)})")
+                continue
+            seen[acc] = term
+            parsed = self._rule(section, term, rule)
+            if parsed is None:
+                continue
+            weight, mode, ctx_acc, ctx_plain = parsed
+            for label in labels:
+                if mode != "plain":
+                    _add(self.main, True, acc, _Entry(label, term, weight, ctx_acc))
+                if mode != "accented":
+                    _add(self.main, False, plain, _Entry(label, term, weight, ctx_plain))
+
+    def _rule(self, section: str, term: str, rule: Any) -> tuple[float, str, _Ctx | None, _Ctx | None] | None:
+        """Parse a term's value: a weight, or an inline table of weight, mode and context."""
+        if not isinstance(rule, dict):
+            rule = {"weight": rule}
+        unknown = set(rule) - RULE_KEYS
+        if unknown:
+            self.error(section, term, f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(RULE_KEYS))})")
+            return None
+        weight = rule.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 10:
+            self.error(section, term, f"bad weight {weight!r}: use a number above 0 and at most 10")
+            return None
+        mode = rule.get("mode", "any")
+        if mode not in MODES:
+            self.error(section, term, f"bad mode {mode!r} (known: {', '.join(MODES)})")
+            return None
+        ok_acc, ctx_acc = self._ctx(section, term, rule, rule.get("accented"), plain=False)
+        ok_plain, ctx_plain = self._ctx(section, term, rule, rule.get("plain"), plain=True)
+        if not (ok_acc and ok_plain):
+            return None
+        return float(weight), mode, ctx_acc, ctx_plain
+
+    def _ctx(self, section: str, term: str, rule: dict, override: Any, plain: bool) -> tuple[bool, _Ctx | None]:
+        """Compile the context of a term for one form; an override table replaces the shared one.
+
+        Return whether it is valid, and the context (None when the term needs none).
+        """
+        if override is not None:
+            if not isinstance(override, dict) or set(override) - set(CTX_LISTS) - {"window", "in_names"}:
+                self.error(section, term, "'plain' / 'accented' must be a table of context lists")
+                return False, None
+            rule = override
+        lists: dict[str, list[str]] = {}
+        for name in CTX_LISTS:
+            if name not in rule:
+                continue
+            if not self._strings(section, term, rule[name]):
+                return False, None
+            words: list[str] = []
+            for w in rule[name]:
+                if w.startswith("@") and w != PROPER:
+                    if w[1:] not in self.sets:
+                        self.error(section, term, f"unknown set {w!r} in {name}")
+                        return False, None
+                    words.extend(self.sets[w[1:]])
+                else:
+                    words.append(w)
+            lists[name] = words
+        window = rule.get("window", 1)
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 5:
+            self.error(section, term, f"bad window {window!r}: use a whole number from 1 to 5")
+            return False, None
+        in_names = rule.get("in_names", True)
+        if not isinstance(in_names, bool):
+            self.error(section, term, f"bad in_names {in_names!r}: use true or false")
+            return False, None
+        return True, (_Ctx(lists, window, plain, in_names) if lists or not in_names else None)
+
+    def _negations(self, value: Any) -> None:
+        """Compile negation words; each value is how many words after it the negation reaches."""
+        seen: set[str] = set()
+        for term, reach in self._table("negation", value).items():
+            acc, plain = _phrase_keys(term)
+            if not acc or acc in seen:
+                self.error("negation", term, "empty term" if not acc else "duplicate term")
+                continue
+            if isinstance(reach, bool) or not isinstance(reach, int) or not 1 <= reach <= 10:
+                self.error("negation", term, f"bad reach {reach!r}: use a whole number from 1 to 10")
+                continue
+            seen.add(acc)
+            _add(self.main, True, acc, _Entry("negation", term, float(reach), None))
+            _add(self.main, False, plain, _Entry("negation", term, float(reach), None))
+
+    def _phrase_lists(self, section: str, value: Any, kinds: tuple[str, ...], index: _Index, chat: set[str]) -> None:
+        """Compile plain phrase lists (calm, ignore, question, intents)."""
+        for kind, phrases in self._table(section, value).items():
+            if kind not in kinds:
+                self.error(section, kind, f"unknown list (known: {', '.join(kinds)})")
+                continue
+            if not self._strings(section, kind, phrases):
+                continue
+            seen: set[str] = set()
+            for phrase in phrases:
+                acc, plain = _phrase_keys(phrase)
+                if acc in seen:
+                    self.error(section, kind, "duplicate term", item=phrase)
+                    continue
+                seen.add(acc)
+                target = self.chat if kind in chat else index
+                _add(target, True, acc, _Entry(kind, phrase, 1.0, None))
+                _add(target, False, plain, _Entry(kind, phrase, 1.0, None))
+
+
+def _add(index: _Index, accented: bool, key: str, entry: _Entry) -> None:
+    """Put an entry in one form of an index."""
+    children: dict[str, _Node] = index.acc if accented else index.plain
+    node: _Node = []
+    words = key.split(" ")
+    for word in words:
+        if children is None:
+            children = node[1] = {}
+        node = children.setdefault(word, [None, None, True])
+        children = node[1]
+    node[0] = [*(node[0] or ()), entry]
+    node[2] = node[2] and entry.ctx is None
+    if len(words) == 1:
+        (index.acc_words if accented else index.plain_words)[key] = node
+    else:
+        (index.acc_pairs if accented else index.plain_pairs).add(" ".join(words[:2]))
+
+
+def _d_variants(word: str) -> list[str]:
+    """Return word with every mix of d and đ ("db" -> db, đb), as abbreviations get typed."""
+    out = [""]
+    for c in word:
+        out = [w + x for w in out for x in (("d", "đ") if c == "d" else (c,))]
+    return out
+
+
+def _key_lines(source: str) -> dict[tuple[str, str | None], int]:
+    """Map (section, key) to the line that defines it, for error messages."""
+    out: dict[tuple[str, str | None], int] = {}
+    section = ""
+    for n, line in enumerate(source.splitlines(), 1):
+        if m := _LINE_TAG.match(line):
+            section = m.group(1).replace('"', "")
+            out.setdefault((section, None), n)
+        elif m := _LINE_KEY.match(line):
+            raw = m.group(1)
+            try:
+                key = json.loads(raw) if raw.startswith('"') else raw.strip("'")
+            except json.JSONDecodeError:
+                key = raw
+            out.setdefault((section, key), n)
+    return out
+
+
+def _hashtag_key(tag: str) -> str:
+    """Return the comparable form of a hashtag: no '#', accents, '_' or '-'."""
+    return _plain_key(_accent_key(tag.lstrip("#").lower())).replace("_", "").replace("-", "")
+
+
+# --------------------------------------------------------------------------- matching
+
+_Hit = tuple[int, int, list[_Entry]]  # words i .. i+n-1 matched these entries
+_start, _size = itemgetter(0), itemgetter(1)
+
+
+def _find(index: _Index, msg: _Msg) -> list[_Hit]:
+    """Return the matches in msg where no longer match hides them, in text order."""
+    keys = msg.keys
+    if msg.accented:
+        root, words, pairs = index.acc, index.acc_words, index.acc_pairs
+    else:
+        root, words, pairs = index.plain, index.plain_words, index.plain_pairs
+    count = len(keys)
+    found: list[_Hit] = []
+    hit: _Hit | None
+    multi = False
+    walked: set[int] = set()
+    if count > 1:
+        bigrams = list(map(" ".join, pairwise(keys)))
+        for i in compress(range(count - 1), map(pairs.__contains__, bigrams)):
+            walked.add(i)
+            pair = root[keys[i]][1][keys[i + 1]]
+            if pair[2] and pair[0] is not None and (pair[1] is None or i + 2 >= count or keys[i + 2] not in pair[1]):
+                hit = (i, 2, pair[0])  # a two-word term free of context and no longer one: inline
+            else:
+                hit = _walk(msg, keys, root[keys[i]], i, count, False)
+            if hit:
+                found.append(hit)
+                multi = multi or hit[1] > 1
+        if msg.accented:
+            # Unaccented words typed inside an accented message ("... truyen dao ...") still match
+            # terms of two or more words by their plain form (a bare word is its own plain form).
+            bare = msg.bare
+            for i in compress(range(count - 1), map(and_, bare, bare[1:])):
+                if bigrams[i] in index.plain_pairs:
+                    hit = _walk(msg, keys, index.plain[keys[i]], i, count, True)
+                    if hit:
+                        found.append(hit)
+                        multi = True
+    nodes: list[Any] = list(map(words.get, keys))
+    for i in compress(range(count), nodes):
+        if i in walked:  # the walk from here already tried the one-word term too
+            continue
+        node = nodes[i]
+        if node[2]:  # free of context: the common case
+            found.append((i, 1, node[0]))
+        else:
+            ok = [e for e in node[0] if e.ctx is None or e.ctx.ok(msg, keys, i, 1)]
+            if ok:
+                found.append((i, 1, ok))
+    found.sort(key=_start)
+    if not multi or not _overlapping(found):
+        return found
+    # A longer match hides a shorter one it overlaps; two of the same length ("giảng đạo" /
+    # "đạo lạ") both count unless one is an ignore phrase.
+    owner: list[_Hit | None] = [None] * count
+    chosen: list[_Hit] = []
+    for hit in sorted(found, key=_size, reverse=True):  # stable: equal sizes keep text order
+        i, n = hit[0], hit[1]
+        if n == 1:
+            kept = owner[i]
+            if kept is not None and _hides(kept, hit):
+                continue
+        elif any(kept is not None and _hides(kept, hit) for kept in owner[i : i + n]):
+            continue
+        chosen.append(hit)
+        owner[i : i + n] = [hit] * n
+    chosen.sort(key=_start)
+    return chosen
+
+
+def _overlapping(hits: list[_Hit]) -> bool:
+    """Tell whether any two of the hits, sorted by start, share a word."""
+    end = 0
+    for i, n, _ in hits:
+        if i < end:
+            return True
+        end = max(end, i + n)
+    return False
+
+
+def _hides(kept: _Hit, hit: _Hit) -> bool:
+    """Tell whether a kept match hides an overlapping one that is not longer."""
+    return kept[1] > hit[1] or any(e.label == "ignore" for e in (*kept[2], *hit[2]))
+
+
+def _walk(msg: _Msg, keys: list[str], node: _Node, i: int, count: int, hybrid: bool) -> _Hit | None:
+    """Return the longest term starting at word i whose context holds, if any.
+
+    ``hybrid``: walk the plain trie over bare words of an accented message; only terms of two or
+    more words count, and their context is checked against the plain form of the message.
+    """
+    ends: list[tuple[int, _Node]] = []
+    bare = msg.bare
+    j = i
+    while True:
+        if node[0] is not None and (not hybrid or j > i):
+            ends.append((j, node))
+        j += 1
+        children = node[1]
+        if children is None or j >= count or (hybrid and not bare[j]):
+            break
+        node = children.get(keys[j])
+        if node is None:
+            break
+    for j, node in reversed(ends):
+        size = j - i + 1
+        if node[2]:
+            return (i, size, node[0])
+        ctx_keys = msg.plain if hybrid else keys
+        ok = [e for e in node[0] if e.ctx is None or e.ctx.ok(msg, ctx_keys, i, size)]
+        if ok:
+            return (i, size, ok)
+    return None
+
+
+# --------------------------------------------------------------------------- the tagger
+
+
+class Tagger:
+    """Tag messages with a lexicon file that can be edited while the bot runs."""
+
+    def __init__(self, lexicon_path: str | Path | None = None) -> None:
+        self.path = Path(lexicon_path) if lexicon_path is not None else DEFAULT_LEXICON
+        self.errors: list[str] = []  # errors of the last rejected edit, if any
+        self._stamp = self._stat()
+        lexicon, errors = _load(self.path)
+        if lexicon is None:
+            raise LexiconError(errors)
+        self._lexicon = lexicon
+
+    def _stat(self) -> tuple[int, int] | None:
+        """Return the file's (mtime, size), or None when it cannot be read."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def reload_if_changed(self) -> list[str]:
+        """Reload the lexicon if the file changed; return its errors (the old lexicon is kept)."""
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return []
+        self._stamp = stamp  # a bad edit is reported once, not before every message
+        lexicon, errors = _load(self.path)
+        self.errors = errors
+        if lexicon is not None:
+            self._lexicon = lexicon
+        return errors
+
+    def tag(self, text: str) -> TagResult:
+        """Tag one message."""
+        lex = self._lexicon
+        text = text or ""
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        forced: dict[str, list[Cue]] = {}
+        if "#" in text:
+            text, forced = _hashtags(text, lex.hashtags)
+        msg = _Msg(text, lex)
+        found = _score(msg, _find(lex.main, msg))
+        if forced:
+            found = {label: found.get(label, []) + forced.get(label, []) for label in _ORDER
+                     if label in found or label in forced}
+        if not found:
+            return _chat(msg, lex.chat)
+        topics = tuple(filter(found.__contains__, TOPICS))
+        return TagResult(topics, URGENT in found, tuple(chain.from_iterable(found.values())), "report", None)
+
+
+def _hashtags(text: str, known: dict[str, str]) -> tuple[str, dict[str, list[Cue]]]:
+    """Return the text with known hashtags blanked out, and the cues they force."""
+    forced: dict[str, list[Cue]] = {}
+
+    def blank(m: re.Match[str]) -> str:
+        key = _hashtag_key(m.group())
+        label = known.get(key)
+        if label is None:
+            return m.group()
+        forced.setdefault(label, []).append(Cue(label, "#" + key, m.group()))
+        # Blanks keep the offsets of the other words; the hashtag is an instruction, not text.
+        return " " * len(m.group())
+
+    return _HASHTAG.sub(blank, text), forced
+
+
+def _score(msg: _Msg, hits: list[_Hit]) -> dict[str, list[Cue]]:
+    """Return the cues of every label whose weights reach the threshold."""
+    kept: list[tuple[_Hit, _Entry]] = []
+    negations: list[tuple[int, float]] = []  # (first word after the negation, reach)
+    calm: list[_Hit] = []
+    for hit in hits:  # in text order, so a negation is known before the words it negates
+        for e in hit[2]:
+            if e.label in LABELS_VI:
+                kept.append((hit, e))
+            elif e.label == "negation":
+                negations.append((hit[0] + hit[1], e.weight))
+            elif e.label == "calm":
+                calm.append(hit)
+    if negations or calm:
+        kept = [(hit, e) for hit, e in kept if e.label != URGENT or not _cancelled(msg, hit[0], e, negations, calm)]
+    weights = {(e.label, e.term): e.weight for _, e in kept}  # a term counts once however often it occurs
+    totals: dict[str, float] = {}
+    for (label, _), weight in weights.items():
+        totals[label] = totals.get(label, 0.0) + weight
+    labels = {label for label, total in totals.items() if total >= THRESHOLD - 1e-9}
+    if not labels.intersection(TOPICS):
+        # A report with no topic of its own that is urgent, or that says all is calm while it
+        # speaks of people ("đông người, trật tự tốt"), is about the situation of the people.
+        if URGENT in labels:
+            kept += [(hit, _Entry("nhan_dan", e.term, 0, None)) for hit, e in kept if e.label == URGENT]
+            labels.add("nhan_dan")
+        elif calm and "nhan_dan" in totals:
+            kept += [(hit, _Entry("nhan_dan", e.term, 0, None)) for hit in calm for e in hit[2] if e.label == "calm"]
+            labels.add("nhan_dan")
+    if not labels:
+        return {}
+    found: dict[str, list[Cue]] = {label: [] for label in _ORDER if label in labels}  # in label order
+    text, typed, src, pos = msg.text, msg.typed, msg.src, msg.positions()
+    for hit, e in kept:
+        if e.label in labels:
+            first, last = hit[0], hit[0] + hit[1] - 1
+            if src is not None:
+                first, last = src[first], src[last]
+            key = (e.label, e.term, text[pos[first] : pos[last] + len(typed[last])])
+            found[e.label].append(_CUES.get(key) or _new_cue(key))
+    return found
+
+
+# The same few cues come back all the time; sharing them saves building a dataclass per cue.
+_CUES: dict[tuple[str, str, str], Cue] = {}
+
+
+def _new_cue(key: tuple[str, str, str]) -> Cue:
+    """Build a Cue and keep it for the next message that needs the same."""
+    if len(_CUES) > 50_000:
+        _CUES.clear()
+    cue = _CUES[key] = Cue(*key)
+    return cue
+
+
+def _cancelled(msg: _Msg, at: int, entry: _Entry, negations: list[tuple[int, float]], calm: list[_Hit]) -> bool:
+    """Tell whether an urgent term is cancelled: weak next to a calm phrase, or negated."""
+    return bool(calm and entry.weight < 1) or _negated(msg, at, negations)
+
+
+def _negated(msg: _Msg, at: int, negations: list[tuple[int, float]]) -> bool:
+    """Tell whether a negation shortly before word at, in the same clause, cancels it."""
+    return any(end <= at and at - end < reach and msg.same_clause(end - 1, at) for end, reach in negations)
+
+
+def _chat(msg: _Msg, chat: _Index) -> TagResult:
+    """Classify a message without topics as a question or chatter, with the intent if known."""
+    found = {e.label for hit in _find(chat, msg) for e in hit[2]}
+    question = "question" in found or msg.text.rstrip(" .!)\t\n").endswith("?")
+    intent = next((i for i in INTENTS if i in found), None)
+    return TagResult((), False, (), "question" if question else "chatter", intent)
+
+
+def tag_jsonl(lines: Iterable[str], tagger: Tagger) -> Iterator[str]:
+    """Tag {"text": ...} lines, yielding one JSON line per input line in the same order."""
+    for n, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield _json({"error": f"line {n}: not JSON ({exc.msg})"})
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            yield _json({"error": f'line {n}: expected an object with a "text" string'})
+            continue
+        result = tagger.tag(record["text"])
+        yield _json({"topics": list(result.topics), "urgent": result.urgent, "reasons": result.reasons})
+
+
+def _json(obj: dict[str, Any]) -> str:
+    """Return one compact JSON line that keeps Vietnamese readable."""
+    return json.dumps(obj, ensure_ascii=False)
