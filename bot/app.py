@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
+from bot.digest.service import DigestService
 from bot.periods import Calendar
 from bot.pipeline import Pipeline
 from bot.sender import Sender
@@ -55,8 +56,11 @@ class App:
             parsers={"telegram": parse_telegram, "zalo": parse_zalo},
             on_queued=self._wake_sender,
         )
+        self.services.digests = DigestService(self.session_factory, self.services.calendar, settings)
         self.scheduling = Scheduling(
-            JobEnv(self.session_factory, self.services.calendar), self.clock, on_queued=self._wake_sender
+            JobEnv(self.session_factory, self.services.calendar, digests=self.services.digests),
+            self.clock,
+            on_queued=self._wake_sender,
         )
         self.services.scheduling = self.scheduling
         self.scheduler: SchedulerService | None = None

@@ -31,6 +31,15 @@ lexicon_app = typer.Typer(help="The topic vocabulary.", no_args_is_help=True)
 app.add_typer(lexicon_app, name="lexicon")
 
 
+def _mount_digest() -> None:
+    from bot.digest.cli import digest_command
+
+    app.command("digest")(digest_command)
+
+
+_mount_digest()
+
+
 @lexicon_app.command("check")
 def lexicon_check(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
     """Validate a lexicon file; print every problem with its place in the file."""

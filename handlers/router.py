@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot import texts
 from handlers import (  # noqa: F401  (modules register their handlers on import)
     basic,
+    digest,
     invites,
     linking,
     office,

@@ -96,7 +96,7 @@ async def digest(env: JobEnv, uow: UnitOfWork, period: Period, now: datetime) ->
         ident = await uow.people.delivery_identity(officer)
         if ident is None:
             continue
-        replies = await env.digests.replies_for(uow, officer, period, ident.channel)
+        replies = await env.digests.replies_for(uow, officer, period, ident.channel, now=now, shared=True)
         for n, reply in enumerate(replies):
             reply.priority = NOTICE_PRIORITY
             queued += int(await queue_to_person(

@@ -216,7 +216,11 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         UniqueConstraint("channel", "source_key", name="uq_report_source"),
-        Index("ix_reports_period_unit", "period_key", "unit_id"),
+        # Covers the digest's GROUP BY: counts come from the index alone, never from the table rows.
+        Index(
+            "ix_reports_digest", "period_key", "unit_id", "state", "dan_toc", "ton_giao", "nhan_dan", "urgent",
+            "status", "person_id",
+        ),
         Index("ix_reports_unit_created", "unit_id", "created_at"),
         Index("ix_reports_person_created", "person_id", "created_at"),
     )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
 from storage.repos.calendar import JobRunRepo, PeriodicRepo, SettingRepo
+from storage.repos.digest import DigestRepo
 from storage.repos.groups import GroupRepo
 from storage.repos.inbox import InboxRepo
 from storage.repos.invites import InviteRepo
@@ -18,6 +19,7 @@ from storage.repos.people import PersonRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.state import StateRepo
 from storage.repos.units import UnitRepo
+from storage.repos.usage import UsageRepo
 
 
 class UnitOfWork:
@@ -43,6 +45,8 @@ class UnitOfWork:
         self.job_runs = JobRunRepo(self.session)
         self.settings = SettingRepo(self.session)
         self.links = LinkRepo(self.session)
+        self.usage = UsageRepo(self.session)
+        self.digest = DigestRepo(self.session)
         return self
 
     async def __aexit__(

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.digest.service import DigestService
 from bot.periods import Calendar
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.tagging import Tagger
 from bot.units_import import import_units
 from handlers.context import Services
+from handlers.types import Attachment, Incoming, Location
 from schedules.jobs import JobEnv
 from schedules.service import Scheduling
-from handlers.types import Attachment, Incoming, Location
 from storage.db import create_engine, make_session_factory
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
@@ -45,14 +48,17 @@ class Harness:
     """Send neutral messages as people and read back what the bot queued for them."""
 
     def __init__(self, db_url: str, now: datetime | None = None) -> None:
-        self.settings = Settings(database_url=db_url, _env_file=None)  # type: ignore[call-arg]
+        self.settings = Settings(  # type: ignore[call-arg]
+            database_url=db_url, _env_file=None, data_dir=Path(tempfile.mkdtemp(prefix="danvan-test-"))
+        )
         self.clock = ManualClock(now or datetime(2026, 3, 2, 3, 0, tzinfo=UTC))
         self.engine = create_engine(db_url)
         self.sf = make_session_factory(self.engine)
         self.services = Services(
             settings=self.settings, clock=self.clock, tagger=Tagger(), calendar=Calendar(cutoff_day=14)
         )
-        self.scheduling = Scheduling(JobEnv(self.sf, self.services.calendar), self.clock)
+        self.services.digests = DigestService(self.sf, self.services.calendar, self.settings)
+        self.scheduling = Scheduling(JobEnv(self.sf, self.services.calendar, digests=self.services.digests), self.clock)
         self.services.scheduling = self.scheduling
         self.pipeline = Pipeline(self.sf, self.services, parsers={"telegram": _parse, "zalo": _parse})
         self._ids = itertools.count(1)

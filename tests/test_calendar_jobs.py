@@ -75,6 +75,12 @@ async def test_a_whole_year_of_the_calendar(harness: Harness, staff: dict[str, i
     assert "1/2 đơn vị chưa nộp" in esc[staff["x1"]] and "Thôn 2" in esc[staff["x1"]] and "Ấp 1" not in esc[staff["x1"]]
     assert "2/3 đơn vị chưa nộp" in esc[staff["p"]] and "Ấp 1" in esc[staff["p"]]
     await run_at(harness, at(2026, 3, 16, 7, 30))
+    digests = await outbox(harness, "digest")
+    to_province = [r for r in digests if r.person_id == staff["p"]]
+    files = sorted(r.payload["file"]["filename"] for r in to_province if r.payload.get("file"))
+    assert any(f.endswith(".docx") for f in files) and any(f.endswith(".xlsx") for f in files), files
+    assert any("QUÝ I NĂM 2026" in r.payload.get("text", "") for r in to_province)
+    assert {r.person_id for r in digests} == {staff["p"], staff["x1"]}
     # The rest of the year, walked minute-exactly at each due time.
     for moment in [at(2026, m, d, hh, mm) for m in (6, 9, 12) for d, hh, mm in ((8, 8, 0), (12, 8, 0), (15, 8, 0), (16, 7, 30))]:
         await run_at(harness, moment)

@@ -18,6 +18,8 @@ from storage.models import PeriodicReport, Person, Report, Unit
 
 STATUSES = ("new", "acknowledged", "in_progress", "resolved")
 FILED = "filed"
+Query = Select[*tuple[Any, ...]]
+Rows = Sequence[Row[*tuple[Any, ...]]]
 
 
 def _flag(condition: Any) -> Any:
@@ -29,34 +31,42 @@ def _untagged() -> Any:
     return not_(or_(Report.dan_toc, Report.ton_giao, Report.nhan_dan))
 
 
+def _is_filed() -> Any:
+    """Return "the report is filed", written so that no index on ``state`` can serve it."""
+    # Nearly every report is filed, yet SQLite (no statistics unless ANALYZE ran) would otherwise
+    # walk the state index, i.e. every report ever, instead of the period index.
+    return func.coalesce(Report.state, "") == FILED
+
+
 class DigestRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     @staticmethod
-    def _scoped(stmt: Select[Any], prefix: str | None, column: Any = Report.unit_id) -> Select[Any]:
+    def _scoped(stmt: Query, prefix: str | None, column: Any = Report.unit_id) -> Query:
         """Restrict a statement to the units under a path prefix (no filter for the whole tree)."""
         if prefix is None:
             return stmt
         subtree = select(Unit.id).where(Unit.path.startswith(prefix, autoescape=True))
         return stmt.where(column.in_(subtree))
 
-    def _filed(self, stmt: Select[Any], prefix: str | None, keys: Sequence[str]) -> Select[Any]:
-        stmt = stmt.where(Report.period_key.in_(list(keys)), Report.state == FILED)
+    def _filed(self, stmt: Query, prefix: str | None, keys: Sequence[str]) -> Query:
+        stmt = stmt.where(Report.period_key.in_(list(keys)), _is_filed())
         return self._scoped(stmt, prefix)
 
-    async def units(self, prefix: str | None) -> Sequence[Row[Any]]:
+    async def units(self, prefix: str | None) -> Rows:
         """Return (id, parent_id, code, name, level, path) of every unit in scope, parents first."""
         stmt = select(Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.level, Unit.path)
         if prefix is not None:
             stmt = stmt.where(Unit.path.startswith(prefix, autoescape=True))
         return (await self.session.execute(stmt.order_by(Unit.path))).all()
 
-    def counts_statement(self, prefix: str | None, keys: Sequence[str]) -> Select[Any]:
-        """Build the core aggregation: per quarter and unit, reports by topic, urgency and urgent status."""
+    def counts_statement(self, prefix: str | None, keys: Sequence[str]) -> Query:
+        """Build the core aggregation: per quarter, unit and state, reports by topic, urgency and status."""
         columns = [
             Report.period_key,
             Report.unit_id,
+            Report.state,
             func.count().label("reports"),
             _flag(Report.dan_toc).label("dan_toc"),
             _flag(Report.ton_giao).label("ton_giao"),
@@ -65,26 +75,30 @@ class DigestRepo:
             _flag(Report.urgent).label("urgent"),
             *(_flag(and_(Report.urgent, Report.status == s)).label(f"urgent_{s}") for s in STATUSES),
         ]
-        stmt = self._filed(select(*columns), prefix, keys)
-        return stmt.group_by(Report.period_key, Report.unit_id)
+        # Grouping by state instead of filtering on it keeps SQLite on the period index: without
+        # statistics it would otherwise walk the state index, i.e. every filed report ever.
+        stmt = self._scoped(select(*columns).where(Report.period_key.in_(list(keys))), prefix)
+        return stmt.group_by(Report.period_key, Report.unit_id, Report.state)
 
-    async def counts(self, prefix: str | None, keys: Sequence[str]) -> Sequence[Row[Any]]:
-        """Return the core aggregation rows (see ``counts_statement``)."""
+    async def counts(self, prefix: str | None, keys: Sequence[str]) -> Rows:
+        """Return the core aggregation rows, every state included (see ``counts_statement``)."""
         if not keys:
             return []
         return (await self.session.execute(self.counts_statement(prefix, keys))).all()
 
-    def reporters_statement(self, prefix: str | None, keys: Sequence[str]) -> Select[Any]:
-        """Build the distinct (unit, reporter) pairs of a window: exact distinct counts at every level."""
-        return self._filed(select(Report.unit_id, Report.person_id).distinct(), prefix, keys)
+    def reporters_statement(self, prefix: str | None, keys: Sequence[str]) -> Query:
+        """Build the distinct (unit, reporter, state) triples of a window: exact distinct counts at every level."""
+        stmt = select(Report.unit_id, Report.person_id, Report.state).distinct()
+        return self._scoped(stmt.where(Report.period_key.in_(list(keys))), prefix)
 
-    async def reporter_pairs(self, prefix: str | None, keys: Sequence[str]) -> Sequence[Row[Any]]:
+    async def reporter_pairs(self, prefix: str | None, keys: Sequence[str]) -> list[tuple[int, int]]:
         """Return the distinct (unit_id, person_id) pairs that filed reports in the window."""
         if not keys:
             return []
-        return (await self.session.execute(self.reporters_statement(prefix, keys))).all()
+        rows = (await self.session.execute(self.reporters_statement(prefix, keys))).all()
+        return sorted({(r.unit_id, r.person_id) for r in rows if r.state == FILED})
 
-    def _report_rows(self) -> Select[Any]:
+    def _report_rows(self) -> Query:
         """Select the columns the digest shows for one report, with the author and acknowledger names."""
         acker = aliased(Person)
         return (
@@ -97,7 +111,7 @@ class DigestRepo:
             .outerjoin(acker, acker.id == Report.acknowledged_by)
         )
 
-    async def urgent(self, prefix: str | None, keys: Sequence[str], limit: int) -> Sequence[Row[Any]]:
+    async def urgent(self, prefix: str | None, keys: Sequence[str], limit: int) -> Rows:
         """Return the most recent urgent reports of the window."""
         if not keys:
             return []
@@ -105,18 +119,22 @@ class DigestRepo:
         stmt = stmt.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).all()
 
-    async def recent(self, prefix: str | None, keys: Sequence[str], limit: int) -> Sequence[Row[Any]]:
-        """Return the most recent reports of the window (the sample for themes and excerpts)."""
-        if not keys:
+    async def sample(self, prefix: str | None, period_key: str, total: int, size: int) -> Rows:
+        """Return about ``size`` filed reports spread evenly over a quarter of ``total`` reports, newest first."""
+        # Every n-th id: the sample covers the whole quarter and every unit, and the database
+        # reads only the sampled rows (the id is in every index entry).
+        if total <= 0 or size <= 0:
             return []
-        stmt = self._filed(self._report_rows(), prefix, keys)
-        # Ids grow with time; ordering by the key avoids sorting on a column without an index.
-        stmt = stmt.order_by(Report.id.desc()).limit(limit)
-        return (await self.session.execute(stmt)).all()
+        stride = -(-total // size)
+        stmt = self._filed(self._report_rows(), prefix, [period_key])
+        if stride > 1:
+            stmt = stmt.where(Report.id % stride == 0)
+        rows = (await self.session.execute(stmt.limit(size))).all()
+        return sorted(rows, key=lambda r: r.id, reverse=True)
 
     async def stream_reports(
         self, prefix: str | None, keys: Sequence[str], batch: int = 2000
-    ) -> AsyncIterator[Sequence[Row[Any]]]:
+    ) -> AsyncIterator[Rows]:
         """Yield every filed report of the window in batches, oldest first, without loading them all."""
         if not keys:
             return
@@ -125,7 +143,7 @@ class DigestRepo:
         async for part in result.partitions(batch):
             yield part
 
-    async def periodic(self, prefix: str | None, period_key: str) -> Sequence[Row[Any]]:
+    async def periodic(self, prefix: str | None, period_key: str) -> Rows:
         """Return (unit_id, submitted_at, late, answers) of the current periodic reports of one quarter."""
         stmt = select(
             PeriodicReport.unit_id, PeriodicReport.submitted_at, PeriodicReport.late, PeriodicReport.answers
@@ -139,4 +157,4 @@ class DigestRepo:
             Person.active.is_(True), Person.role == "reporter", Person.unit_id.is_not(None)
         )
         stmt = self._scoped(stmt, prefix, Person.unit_id)
-        return {row[0] for row in (await self.session.execute(stmt)).all()}
+        return {row[0] for row in (await self.session.execute(stmt)).all() if row[0] is not None}
