@@ -364,6 +364,13 @@ def channel_not_linked(channel: str) -> str:
     return f"Bạn chưa liên kết {e(CHANNEL_LABELS.get(channel, channel))}. Dùng /lienket để liên kết trước."
 
 
+
+def quota_warning(channel: str, sent: int, quota: int, level: int) -> str:
+    name = CHANNEL_LABELS.get(channel, channel)
+    extra = " Thông báo hàng loạt sẽ tạm dừng khi dùng hết 90% để dành chỗ trả lời báo cáo." if level < 90 else (
+        " Thông báo hàng loạt qua kênh này đã tạm dừng đến tháng sau; trả lời báo cáo vẫn được ưu tiên.")
+    return f"⚠️ {e(name)} đã dùng {sent:,}/{quota:,} tin nhắn của tháng ({level}%).".replace(",", ".") + extra
+
 # The catalogue continues by feature; importing them here keeps `texts.X` working for every text.
 from bot.texts.calendar import *  # noqa: E402,F403
 from bot.texts.digest import *  # noqa: E402,F403
