@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.digest.service import DigestService
+from bot.filelinks import FileLinks
 from bot.periods import Calendar
 from bot.pipeline import Pipeline
 from bot.sender import Sender
@@ -65,6 +66,13 @@ class App:
         self.services.scheduling = self.scheduling
         self.scheduler: SchedulerService | None = None
         self.channels: dict[str, Any] = {}
+        # Download links for files, where a channel cannot send them (Zalo) and a public URL exists.
+        secret = settings.webhook_secret or settings.telegram_bot_token or settings.zalo_bot_token
+        self.file_links = (
+            FileLinks(settings.webhook_base_url, secret.get_secret_value(), settings.data_dir)
+            if settings.webhook_base_url and secret is not None
+            else None
+        )
         self.telegram: TelegramRuntime | None = None
         self.zalo: ZaloRuntime | None = None
         self.sender: Sender | None = None
@@ -84,7 +92,10 @@ class App:
     def attach_zalo(self, token: str, api_base: str, *, poll_timeout: float = 30, min_interval: float = 1.0) -> ZaloRuntime:
         self._zalo_token = token
         client = ZaloClient(token, api_base)
-        self.zalo = ZaloRuntime(client, self.pipeline, poll_timeout=poll_timeout, min_interval=min_interval)
+        links = self.file_links.url if self.file_links else None
+        self.zalo = ZaloRuntime(
+            client, self.pipeline, poll_timeout=poll_timeout, min_interval=min_interval, file_links=links
+        )
         self.channels["zalo"] = self.zalo.channel
         return self.zalo
 
@@ -136,6 +147,8 @@ class App:
         if self.zalo is not None:
             secrets["zalo"] = webhook_secret(self.settings, self._zalo_token)
             routes += self.zalo.webhook_routes(secrets["zalo"])
+        if self.file_links is not None:
+            routes.append(self.file_links.route())
         await self._start_web(routes)
         if self.telegram is not None:
             await self.telegram.set_webhook(base, secrets["telegram"])
