@@ -1,0 +1,184 @@
+"""Ingest benchmark: reports through the whole path, next to a bare aiogram dispatcher.
+
+Path measured: the fake Bot API (in its own process) → aiogram polling → inbox → handler → tagger →
+commit → outbox → sender → sendMessage back to the fake server. Run: ``python bench/ingest.py [N]``.
+Prints reports/s and p50/p99 latency (injection to the receipt reaching the fake server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TEXTS = [
+    "Bà con phản ánh giá phân bón tăng cao, đề nghị hỗ trợ",
+    "dong bao Khmer to chuc le Chol Chnam Thmay tai chua, an toan",
+    "Giáo xứ tổ chức lễ Phục sinh, trật tự tốt",
+    "Khoảng 30 hộ kéo đến UBND xã đòi tiền đền bù",
+    "nguoi dan lo lang vi tin don sap nhap truong",
+]
+
+
+def _server_process(conn: Any) -> None:
+    """Run the fake Bot API in this process and answer the benchmark's commands."""
+    from bot.sandbox.fake_telegram import FakeTelegramServer
+
+    async def main() -> None:
+        server = FakeTelegramServer(max_poll_timeout=2)
+        conn.send(await server.start())
+        loop = asyncio.get_running_loop()
+        while True:
+            cmd, arg = await loop.run_in_executor(None, conn.recv)
+            if cmd == "queue":
+                first_user, count, pace = arg
+                sent_at = {}
+                for i in range(count):
+                    uid = first_user + i
+                    server.send_text(uid, TEXTS[i % len(TEXTS)] + f" (tin {i})")
+                    sent_at[uid] = time.time()
+                    if pace:
+                        await asyncio.sleep(1 / pace)
+                conn.send(sent_at)
+            elif cmd == "replies":
+                first_user, count, needle, timeout = arg
+                deadline = time.time() + timeout
+                while True:
+                    got = {}
+                    for c in server.calls:
+                        if c.method == "sendMessage" and c.ok and needle in str(c.params.get("text", "")):
+                            uid = int(c.params["chat_id"])
+                            if first_user <= uid < first_user + count:
+                                got.setdefault(uid, c.at)
+                    if len(got) >= count or time.time() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                conn.send(got)
+            elif cmd == "fetched":
+                # For the bare dispatcher: when each update left the server in a getUpdates answer.
+                conn.send(len(server.calls_to("getUpdates")))
+            elif cmd == "stop":
+                await server.stop()
+                conn.send("bye")
+                return
+
+    asyncio.run(main())
+
+
+def _stats(sent: dict[int, float], got: dict[int, float]) -> tuple[float, float, float, int]:
+    lat = sorted(got[u] - sent[u] for u in got if u in sent)
+    if not lat:
+        return 0.0, 0.0, 0.0, 0
+    span = max(got.values()) - min(sent.values())
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    return len(lat) / span, statistics.median(lat), p99, len(lat)
+
+
+async def _seed(db_url: str, first_user: int, count: int) -> None:
+    from bot.clock import SystemClock
+    from bot.units_import import import_units
+    from storage.db import create_engine, make_session_factory, upgrade
+    from storage.uow import UnitOfWork
+
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    units = "code,name,level,parent_code\nP,Tỉnh,Tỉnh,\n" + "".join(
+        f"H{i},Thôn {i},Thôn,P\n" for i in range(200)
+    )
+    async with UnitOfWork(make_session_factory(engine)) as uow:
+        await import_units(uow, units, actor="bench", now=SystemClock().now())
+        by_code = await uow.units.by_codes()
+        for i in range(count):
+            person = await uow.people.add(f"Báo cáo viên {i}", "reporter", by_code[f"H{i % 200}"].id, "telegram")
+            await uow.people.add_identity(person, "telegram", str(first_user + i), str(first_user + i), "")
+        await uow.commit()
+    await engine.dispose()
+
+
+async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> tuple[float, float, float, int]:
+    from bot.app import App
+    from bot.settings import Settings
+
+    first_user = 100_000 + int(pace) * 10_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        await _seed(db_url, first_user, n)
+        settings = Settings(_env_file=None, database_url=db_url, telegram_bot_token="123456:TEST",  # type: ignore[call-arg]
+                            telegram_api_base=base_url, telegram_rate=100_000, report_merge_seconds=0)
+        app = App(settings)
+        app.attach_telegram("123456:TEST", base_url)
+        await app.start(webhook=False, scheduler=False)
+        loop = asyncio.get_running_loop()
+        conn.send(("queue", (first_user, n, pace)))
+        sent = await loop.run_in_executor(None, conn.recv)
+        conn.send(("replies", (first_user, n, "Đã nhận báo cáo", 300)))
+        got = await loop.run_in_executor(None, conn.recv)
+        await app.stop()
+    return _stats(sent, got)
+
+
+async def bench_bare(conn: Any, base_url: str, n: int) -> float:
+    """A bare aiogram Dispatcher with a no-op handler: how fast updates can just be consumed."""
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
+    dp = Dispatcher()
+    seen = 0
+    done = asyncio.Event()
+
+    @dp.message()
+    async def noop(message: Any) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= n:
+            done.set()
+
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    loop = asyncio.get_running_loop()
+    start = time.time()
+    conn.send(("queue", (900_000_000, n, 0)))
+    await loop.run_in_executor(None, conn.recv)
+    await asyncio.wait_for(done.wait(), 300)
+    elapsed = time.time() - start
+    await dp.stop_polling()
+    await task
+    await bot.session.close()
+    return n / elapsed
+
+
+async def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parent, child = mp.Pipe()
+    proc = mp.Process(target=_server_process, args=(child,), daemon=True)
+    proc.start()
+    base_url = parent.recv()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"fake Bot API in a separate process at {base_url}; SQLite database; {n} reports")
+    bare = await bench_bare(parent, base_url, n)
+    print(f"bare aiogram dispatcher, no-op handler:   {bare:8.0f} updates/s")
+    rate, p50, p99, done = await bench_full(parent, base_url, n, pace=0)
+    print(f"full path, burst of {n}:                {rate:8.0f} reports/s  (p50 {p50 * 1000:.0f} ms, "
+          f"p99 {p99 * 1000:.0f} ms; {done}/{n} receipts)")
+    paced = max(50.0, round(rate * 0.5, -1))
+    m = min(n, int(paced * 5))
+    rate2, p50b, p99b, done2 = await bench_full(parent, base_url, m, pace=paced)
+    print(f"full path, paced at {paced:.0f}/s ({m} reports):  {rate2:8.0f} reports/s  (p50 {p50b * 1000:.0f} ms, "
+          f"p99 {p99b * 1000:.0f} ms; {done2}/{m} receipts)")
+    parent.send(("stop", None))
+    parent.recv()
+    proc.join(5)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
