@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -77,7 +77,7 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+def _run(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     return asyncio.run(fn(*args))
 
 

@@ -11,7 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
+from aiogram.types import TelegramObject, Update
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -44,7 +44,7 @@ class TelegramRuntime:
         self.dispatcher.update.outer_middleware(self._middleware)
         self.inbound = Inbound(self.channel_name, pipeline, self.after)
 
-    async def _middleware(self, _handler: Any, event: Update, _data: dict[str, Any]) -> None:
+    async def _middleware(self, _handler: Any, event: TelegramObject, _data: dict[str, Any]) -> None:
         # Store first: aiogram confirms the update to Telegram only after this returns.
         await self.accept(event.model_dump(mode="json", exclude_none=True, by_alias=True))
 

@@ -8,7 +8,7 @@ ROLE_LABELS = {"reporter": "Báo cáo viên cơ sở", "officer": "Cán bộ Ban
 CHANNEL_LABELS = {"telegram": "Telegram", "zalo": "Zalo"}
 
 # Command descriptions shown in the Telegram menu (≤ 256 characters each) and in /trogiup.
-COMMANDS = {
+COMMANDS: dict[str, str] = {
     "start": "Bắt đầu / đăng ký bằng mã mời",
     "dangky": "Đăng ký bằng mã mời: /dangky MÃ",
     "trogiup": "Hướng dẫn sử dụng",

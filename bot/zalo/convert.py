@@ -21,8 +21,8 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
     message = update.get("message")
     if not isinstance(message, dict):
         return None
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    sender = _dict(message.get("from"))
+    chat = _dict(message.get("chat"))
     user_id = str(sender.get("id") or chat.get("id") or "")
     if not user_id or sender.get("is_bot"):
         return None
@@ -39,6 +39,10 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
     )
     _fill_content(msg, event, message)
     return msg
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _fill_content(msg: Incoming, event: str, message: dict[str, Any]) -> None:

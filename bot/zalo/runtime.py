@@ -14,7 +14,7 @@ from bot.inbound import Inbound
 from bot.pipeline import Pipeline
 from bot.zalo.channel import ZaloChannel
 from bot.zalo.client import ZaloClient
-from bot.zalo.convert import update_key
+from bot.zalo.convert import _dict, update_key
 from bot.zalo.polling import ZaloPoller
 from bot.zalo.webhook import make_webhook_handler
 
@@ -37,8 +37,8 @@ class ZaloRuntime:
 
     async def accept(self, update: dict[str, Any]) -> None:
         key = update_key(update) or hashlib.sha256(json.dumps(update, sort_keys=True).encode()).hexdigest()[:40]
-        message = update.get("message") if isinstance(update.get("message"), dict) else {}
-        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        message = _dict(update.get("message"))
+        chat = _dict(message.get("chat"))
         await self.inbound.accept(key, str(chat.get("id", "-")), update)
 
     def start_polling(self) -> None:

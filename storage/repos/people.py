@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, Person, Unit
@@ -74,7 +74,7 @@ class PersonRepo:
         if unit_paths is not None:
             stmt = stmt.join(Unit, Unit.id == Person.unit_id)
             conds = [Unit.path.startswith(p, autoescape=True) for p in unit_paths]
-            stmt = stmt.where(or_(*conds)) if conds else stmt.where(False)
+            stmt = stmt.where(or_(*conds)) if conds else stmt.where(false())
         return (await self.session.execute(stmt.order_by(Person.id))).scalars().all()
 
     async def officers_of(self, unit_ids: Sequence[int]) -> Sequence[Person]:
