@@ -19,11 +19,10 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, pairwise
-from itertools import count as counting
-from operator import add, and_, itemgetter
+from operator import and_, itemgetter, or_
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ PROPER = "@Proper"  # context word: the neighbouring word is written with a capi
 MARKED_RATIO = 0.25  # at least this share of words carry diacritics -> match the accented form
 MAX_REASON_SPANS = 3
 _ORDER = (*TOPICS, URGENT)
+_PLUS_ONE = (1).__add__  # a word and the blank after it, for word offsets
 _UNITS = {"k", "kg"}  # "k"/"kg" mean "không" except after a number: "50k", "7.000 đ/kg"
 
 _HASHTAG = re.compile(r"#\w+")
@@ -99,7 +99,10 @@ class TagResult:
 
 # Punctuation becomes a space so offsets stay put; apostrophes stay inside words only.
 _LONE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
-_PUNCT = re.compile(r"[\s,.;:!?()\[\]{}<>\"“”„«»/\\|\-–—_+=*&^%$@~`…•#]")
+# Every blank but " " itself (what str.isspace() and re's \s accept, stable since Unicode 6.3):
+# leaving plain spaces out of the class makes the substitution several times faster.
+_BLANKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_PUNCT = re.compile(f"[{_BLANKS}" r",.;:!?()\[\]{}<>\"“”„«»/\\|\-–—_+=*&^%$@~`…•#]")
 _APOSTROPHE = re.compile(r"[’‘ʼ]")
 # Old and new tone placement ("hoà" / "hòa", "thuỷ" / "thủy") must give the same key.
 _TONE_MOVES = {
@@ -113,14 +116,14 @@ _TONE_MOVE = re.compile("o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ]")
 def _spaced(text: str) -> str:
     """Return text with punctuation as spaces and one kind of apostrophe."""
     text = _PUNCT.sub(" ", text)
-    if _APOSTROPHE.search(text):
+    if "’" in text or "‘" in text or "ʼ" in text:  # much faster than a regex search
         text = _APOSTROPHE.sub("'", text)
     return _LONE_APOSTROPHE.sub(" ", text) if "'" in text else text
 
 
 def _accent_key(lowered: str) -> str:
     """Return lower-case text with one tone placement and no apostrophes."""
-    if _TONE_MOVE.search(lowered):
+    if not lowered.isascii() and _TONE_MOVE.search(lowered):  # isascii() costs nothing, a search does
         lowered = _TONE_MOVE.sub(lambda m: _TONE_MOVES[m.group()], lowered)
     return lowered.replace("'", "") if "'" in lowered else lowered
 
@@ -166,10 +169,12 @@ class _Msg:
         self._joined: str | None = None
         acc_text = _accent_key(spaced.lower())
         self.acc = acc = acc_text.split()
+        count = len(acc)
         if acc_text.isascii():
-            self._plain = acc
-        self.bare = bare = list(map(str.isascii, acc))  # typed without any mark
-        count, marked = len(acc), len(acc) - sum(bare)
+            self._plain, self.bare, marked = acc, [True] * count, 0
+        else:
+            self.bare = bare = list(map(str.isascii, acc))  # typed without any mark
+            marked = count - sum(bare)
         if not lexicon.abbreviations.keys().isdisjoint(acc) or (
             not lexicon.abbr_typed_lower.isdisjoint(acc) and lexicon.abbr_typed_re.search(spaced)
         ):
@@ -188,16 +193,18 @@ class _Msg:
     def typed(self) -> list[str]:
         """Return the words as typed, for names and spans."""
         if self._typed is None:
-            self._typed = list(filter(None, self.spaced.split(" ")))  # every blank is " " here
+            self._typed = self.spaced.split()  # every blank is " " here, so no word is lost
         return self._typed
 
     def _expand(self, lexicon: _Lexicon) -> int:
         """Replace abbreviations by their words; return how many words were abbreviations."""
-        typed, by_typed, by_any = self.typed, lexicon.abbr_typed, lexicon.abbreviations
+        typed, by_typed, by_any, acc = self.typed, lexicon.abbr_typed, lexicon.abbreviations, self.acc
+        # Only the few words that are abbreviations in either table need the full test.
+        maybe = compress(range(len(acc)), map(or_, map(by_any.__contains__, acc), map(by_typed.__contains__, typed)))
         found = [
             (i, words)
-            for i, a in enumerate(self.acc)
-            if (words := by_typed.get(typed[i]) or by_any.get(a)) and not (a in _UNITS and self._after_number(i))
+            for i in maybe
+            if (words := by_typed.get(typed[i]) or by_any.get(acc[i])) and not (acc[i] in _UNITS and self._after_number(i))
         ]
         if not found:
             return 0
@@ -215,8 +222,7 @@ class _Msg:
         if self._pos is None:
             # Every blank is one " " in spaced, so part k starts after the k parts before it.
             parts = self.spaced.split(" ")
-            starts = map(add, accumulate(map(len, parts), initial=0), counting())
-            self._pos = list(compress(starts, parts))
+            self._pos = list(compress(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0), parts))
         return self._pos
 
     def joined(self, plain: bool) -> str:
@@ -300,16 +306,19 @@ class _Ctx:
         """Tell whether words i .. i+n-1 of msg meet the conditions."""
         if not self.in_names and msg.is_name(i):
             return False
-        if _side(self.not_before, msg, keys, i, -1, 1) or _side(self.not_after, msg, keys, i + n, 1, 1):
+        # Most terms use one or two of the lists: an empty one is not worth a call.
+        if (self.not_before and _side(self.not_before, msg, keys, i, -1, 1)) or (
+            self.not_after and _side(self.not_after, msg, keys, i + n, 1, 1)
+        ):
             return False
         if self.unless and any(u in msg.joined(self.plain) for u in self.unless):
             return False
         if not self.needs:
             return True
-        return (
-            _side(self.before, msg, keys, i, -1, self.window)
-            or _side(self.after, msg, keys, i + n, 1, self.window)
-            or any(w in msg.joined(self.plain) for w in self.near)
+        return bool(
+            (self.before and _side(self.before, msg, keys, i, -1, self.window))
+            or (self.after and _side(self.after, msg, keys, i + n, 1, self.window))
+            or (self.near and any(w in msg.joined(self.plain) for w in self.near))
         )
 
 
@@ -348,15 +357,16 @@ class _Index:
     """Word tries of the terms, by their accented and by their plain forms.
 
     Beside each trie: its one-word terms, and the first two words of its longer terms, so that a
-    message is searched with a few set and dict look-ups before any walk.
+    message is searched with a few dict look-ups before any walk. The pairs are tuples: a tuple
+    of words hashes from the words' cached hashes, where a joined string would be hashed afresh.
     """
 
     acc: dict[str, _Node]
     plain: dict[str, _Node]
     acc_words: dict[str, _Node] = field(default_factory=dict)
     plain_words: dict[str, _Node] = field(default_factory=dict)
-    acc_pairs: set[str] = field(default_factory=set)
-    plain_pairs: set[str] = field(default_factory=set)
+    acc_pairs: dict[tuple[str, str], _Node] = field(default_factory=dict)  # (w1, w2) -> node of w2
+    plain_pairs: dict[tuple[str, str], _Node] = field(default_factory=dict)
 
 
 @dataclass
@@ -621,7 +631,7 @@ class _Builder:
 
 def _add(index: _Index, accented: bool, key: str, entry: _Entry) -> None:
     """Put an entry in one form of an index."""
-    children: dict[str, _Node] = index.acc if accented else index.plain
+    root = children = index.acc if accented else index.plain
     node: _Node = []
     words = key.split(" ")
     for word in words:
@@ -634,7 +644,7 @@ def _add(index: _Index, accented: bool, key: str, entry: _Entry) -> None:
     if len(words) == 1:
         (index.acc_words if accented else index.plain_words)[key] = node
     else:
-        (index.acc_pairs if accented else index.plain_pairs).add(" ".join(words[:2]))
+        (index.acc_pairs if accented else index.plain_pairs)[words[0], words[1]] = root[words[0]][1][words[1]]
 
 
 def _d_variants(word: str) -> list[str]:
@@ -672,46 +682,16 @@ def _hashtag_key(tag: str) -> str:
 
 _Hit = tuple[int, int, list[_Entry]]  # words i .. i+n-1 matched these entries
 _start, _size = itemgetter(0), itemgetter(1)
+_label_of = itemgetter(0)  # of a (label, term) pair
 
 
 def _find(index: _Index, msg: _Msg) -> list[_Hit]:
     """Return the matches in msg where no longer match hides them, in text order."""
     keys = msg.keys
-    if msg.accented:
-        root, words, pairs = index.acc, index.acc_words, index.acc_pairs
-    else:
-        root, words, pairs = index.plain, index.plain_words, index.plain_pairs
     count = len(keys)
-    found: list[_Hit] = []
-    hit: _Hit | None
-    multi = False
-    walked: set[int] = set()
-    if count > 1:
-        bigrams = list(map(" ".join, pairwise(keys)))
-        for i in compress(range(count - 1), map(pairs.__contains__, bigrams)):
-            walked.add(i)
-            pair = root[keys[i]][1][keys[i + 1]]
-            if pair[2] and pair[0] is not None and (pair[1] is None or i + 2 >= count or keys[i + 2] not in pair[1]):
-                hit = (i, 2, pair[0])  # a two-word term free of context and no longer one: inline
-            else:
-                hit = _walk(msg, keys, root[keys[i]], i, count, False)
-            if hit:
-                found.append(hit)
-                multi = multi or hit[1] > 1
-        if msg.accented:
-            # Unaccented words typed inside an accented message ("... truyen dao ...") still match
-            # terms of two or more words by their plain form (a bare word is its own plain form).
-            bare = msg.bare
-            for i in compress(range(count - 1), map(and_, bare, bare[1:])):
-                if bigrams[i] in index.plain_pairs:
-                    hit = _walk(msg, keys, index.plain[keys[i]], i, count, True)
-                    if hit:
-                        found.append(hit)
-                        multi = True
-    nodes: list[Any] = list(map(words.get, keys))
+    nodes: list[Any] = list(map((index.acc_words if msg.accented else index.plain_words).get, keys))
+    found = _walks(index, msg, nodes) if count > 1 else []
     for i in compress(range(count), nodes):
-        if i in walked:  # the walk from here already tried the one-word term too
-            continue
         node = nodes[i]
         if node[2]:  # free of context: the common case
             found.append((i, 1, node[0]))
@@ -719,20 +699,73 @@ def _find(index: _Index, msg: _Msg) -> list[_Hit]:
             ok = [e for e in node[0] if e.ctx is None or e.ctx.ok(msg, keys, i, 1)]
             if ok:
                 found.append((i, 1, ok))
-    found.sort(key=_start)
-    if not multi or not _overlapping(found):
-        return found
-    # A longer match hides a shorter one it overlaps; two of the same length ("giảng đạo" /
-    # "đạo lạ") both count unless one is an ignore phrase.
+    found.sort(key=_start)  # stable: matches with the same start stay in the order found
+    return found
+
+
+def _walks(index: _Index, msg: _Msg, nodes: list[Any]) -> list[_Hit]:
+    """Return the matches of the walks from the words that start a known pair of words.
+
+    The walks decide the one-word terms of the words they start from and of the words their
+    matches cover (a one-word match can never hide a longer one), so those words are cleared in
+    nodes: the one-word pass then skips their look-ups and context checks.
+    """
+    keys = msg.keys
+    count = len(keys)
+    root, pairs = (index.acc, index.acc_pairs) if msg.accented else (index.plain, index.plain_pairs)
+    longer: list[_Hit] = []  # matches of two or more words
+    singles: list[_Hit] = []  # walks that fell back to their one-word term
+    hit: _Hit | None
+    end, ordered = 0, True  # the matches so far are in text order and do not overlap
+    pair_nodes: list[Any] = list(map(pairs.get, pairwise(keys)))
+    for i in compress(range(count - 1), pair_nodes):
+        nodes[i] = None  # the walk from here tries the one-word term too
+        pair = pair_nodes[i]
+        if pair[2] and pair[0] is not None and (pair[1] is None or i + 2 >= count or keys[i + 2] not in pair[1]):
+            hit = (i, 2, pair[0])  # a two-word term free of context and no longer one: inline
+        else:
+            hit = _walk(msg, keys, root[keys[i]], i, count, False)
+            if hit is None:
+                continue
+            if hit[1] == 1:
+                singles.append(hit)
+                continue
+        ordered = ordered and i >= end
+        end = i + hit[1]
+        longer.append(hit)
+    if msg.accented:
+        # Unaccented words typed inside an accented message ("... truyen dao ...") still match
+        # terms of two or more words by their plain form (a bare word is its own plain form).
+        bare, plain_pairs = msg.bare, index.plain_pairs
+        for i in compress(range(count - 1), map(and_, bare, bare[1:])):
+            if (keys[i], keys[i + 1]) in plain_pairs:
+                hit = _walk(msg, keys, index.plain[keys[i]], i, count, True)
+                if hit:
+                    longer.append(hit)
+                    ordered = False
+    if not ordered:
+        longer = _longest(longer, count)
+    for i, n, _ in longer:
+        nodes[i : i + n] = [None] * n
+    if singles:  # rare: a longer match may hide them
+        longer += [h for h in singles if not any(i <= h[0] < i + n for i, n, _ in longer)]
+    return longer
+
+
+def _longest(hits: list[_Hit], count: int) -> list[_Hit]:
+    """Return the matches of two or more words that no longer one hides, in text order.
+
+    A longer match hides a shorter one it overlaps; two of the same length ("giảng đạo" /
+    "đạo lạ") both count unless one is an ignore phrase.
+    """
+    hits.sort(key=_start)
+    if not _overlapping(hits):  # the common case: nothing to resolve
+        return hits
     owner: list[_Hit | None] = [None] * count
     chosen: list[_Hit] = []
-    for hit in sorted(found, key=_size, reverse=True):  # stable: equal sizes keep text order
+    for hit in sorted(hits, key=_size, reverse=True):  # stable: equal sizes keep text order
         i, n = hit[0], hit[1]
-        if n == 1:
-            kept = owner[i]
-            if kept is not None and _hides(kept, hit):
-                continue
-        elif any(kept is not None and _hides(kept, hit) for kept in owner[i : i + n]):
+        if any(kept is not None and _hides(kept, hit) for kept in owner[i : i + n]):
             continue
         chosen.append(hit)
         owner[i : i + n] = [hit] * n
@@ -861,22 +894,21 @@ def _score(msg: _Msg, hits: list[_Hit]) -> dict[str, list[Cue]]:
     kept: list[tuple[_Hit, _Entry]] = []
     negations: list[tuple[int, float]] = []  # (first word after the negation, reach)
     calm: list[_Hit] = []
+    weights: dict[tuple[str, str], float] = {}  # a term counts once however often it occurs
     for hit in hits:  # in text order, so a negation is known before the words it negates
         for e in hit[2]:
             if e.label in LABELS_VI:
                 kept.append((hit, e))
+                weights[e.label, e.term] = e.weight
             elif e.label == "negation":
                 negations.append((hit[0] + hit[1], e.weight))
             elif e.label == "calm":
                 calm.append(hit)
     if negations or calm:
         kept = [(hit, e) for hit, e in kept if e.label != URGENT or not _cancelled(msg, hit[0], e, negations, calm)]
-    weights = {(e.label, e.term): e.weight for _, e in kept}  # a term counts once however often it occurs
-    totals: dict[str, float] = {}
-    for (label, _), weight in weights.items():
-        totals[label] = totals.get(label, 0.0) + weight
-    labels = {label for label, total in totals.items() if total >= THRESHOLD - 1e-9}
-    if not labels.intersection(TOPICS):
+        weights = {(e.label, e.term): e.weight for _, e in kept}
+    labels, totals = _labels(weights)
+    if labels.isdisjoint(TOPICS):
         # A report with no topic of its own that is urgent, or that says all is calm while it
         # speaks of people ("đông người, trật tự tốt"), is about the situation of the people.
         if URGENT in labels:
@@ -890,13 +922,25 @@ def _score(msg: _Msg, hits: list[_Hit]) -> dict[str, list[Cue]]:
     found: dict[str, list[Cue]] = {label: [] for label in _ORDER if label in labels}  # in label order
     text, typed, src, pos = msg.text, msg.typed, msg.src, msg.positions()
     for hit, e in kept:
-        if e.label in labels:
+        cues = found.get(e.label)
+        if cues is not None:
             first, last = hit[0], hit[0] + hit[1] - 1
             if src is not None:
                 first, last = src[first], src[last]
             key = (e.label, e.term, text[pos[first] : pos[last] + len(typed[last])])
-            found[e.label].append(_CUES.get(key) or _new_cue(key))
+            cues.append(_CUES.get(key) or _new_cue(key))
     return found
+
+
+def _labels(weights: dict[tuple[str, str], float]) -> tuple[set[str], Collection[str]]:
+    """Return the labels whose term weights reach the threshold, and every label with a term."""
+    if min(weights.values(), default=THRESHOLD) >= THRESHOLD - 1e-9:
+        labels = set(map(_label_of, weights))  # every term suffices alone: the common case
+        return labels, set(labels)  # a copy: the caller may add to labels
+    totals: dict[str, float] = {}
+    for (label, _), weight in weights.items():  # in the same order as ever: float sums must not move
+        totals[label] = totals.get(label, 0.0) + weight
+    return {label for label, total in totals.items() if total >= THRESHOLD - 1e-9}, totals
 
 
 # The same few cues come back all the time; sharing them saves building a dataclass per cue.
