@@ -111,7 +111,8 @@ class TelegramChannel:
             raise
 
     async def _send_file(self, chat_id: str, f: dict[str, Any], text: str | None) -> str:
-        upload = FSInputFile(f["path"], filename=f["filename"])
+        # A file already on Telegram (e.g. a notice's photo) is resent by its id; our own files are uploaded.
+        upload: str | FSInputFile = f["file_id"] if f.get("file_id") else FSInputFile(f["path"], filename=f["filename"])
         caption = f.get("caption") or None
         if f.get("kind") == "photo":
             msg = await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode="HTML")
