@@ -12,8 +12,10 @@ from aiohttp import web
 from bot.clock import Clock, SystemClock
 from bot.digest.service import DigestService
 from bot.filelinks import FileLinks
+from bot.notices import NoticeProgress, reminder_tick
 from bot.periods import Calendar
 from bot.pipeline import Pipeline
+from bot.quota import QuotaTracker
 from bot.sender import Sender
 from bot.settings import Settings
 from bot.tagging import Tagger
@@ -64,6 +66,10 @@ class App:
             on_queued=self._wake_sender,
         )
         self.services.scheduling = self.scheduling
+        self.scheduling.extra_ticks.append(reminder_tick(self.session_factory, on_queued=self._wake_sender))
+        self.quota = QuotaTracker(
+            self.session_factory, self.clock, {"zalo": settings.zalo_monthly_quota}, settings.tz
+        )
         self.scheduler: SchedulerService | None = None
         self.channels: dict[str, Any] = {}
         # Download links for files, where a channel cannot send them (Zalo) and a public URL exists.
@@ -102,12 +108,16 @@ class App:
     def build_sender(self) -> Sender:
         rates = {"telegram": self.settings.telegram_rate, "zalo": self.settings.zalo_rate}
         self.sender = Sender(self.session_factory, self.clock, self.channels, rates)
+        self.sender.listeners.append(NoticeProgress(self.session_factory, self.clock, wake=self.sender.wake))
+        self.sender.listeners.append(self.quota.on_outcomes)
+        self.quota.on_queued = self.sender.wake
         return self.sender
 
     async def start(self, *, webhook: bool | None = None, scheduler: bool = True) -> None:
         """Start the sender and the scheduler, retry updates left unhandled, and start receiving updates."""
         webhook = bool(self.settings.webhook_base_url) if webhook is None else webhook
         sender = self.sender or self.build_sender()
+        await self.quota.load()
         await sender.requeue_stale(older_than=_zero_if_single_process(self.settings))
         self._tasks.append(asyncio.create_task(sender.run(), name="sender"))
         if scheduler:

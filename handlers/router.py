@@ -10,6 +10,7 @@ from handlers import (  # noqa: F401  (modules register their handlers on import
     digest,
     invites,
     linking,
+    notices,
     office,
     periodic,
     registration,
