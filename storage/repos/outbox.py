@@ -7,10 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem
-from storage.repos.base import insert_ignore
+from storage.repos.base import dialect_name, insert_ignore
+
+# Columns the sender writes back after a delivery attempt (bulk update by primary key).
+RESULT_FIELDS = ("status", "attempts", "not_before", "claimed_at", "sent_at", "message_id", "error")
+INSERT_CHUNK = 500
 
 
 class OutboxRepo:
@@ -32,29 +37,42 @@ class OutboxRepo:
         not_before: datetime | None = None,
     ) -> int | None:
         """Queue a message; return its id, or None when the same dedupe key is queued already."""
-        values = {
-            "dedupe_key": dedupe_key,
-            "channel": channel,
-            "chat_id": chat_id,
-            "identity_id": identity_id,
-            "person_id": person_id,
-            "priority": priority,
-            "kind": kind,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "not_before": not_before,
-            "created_at": at,
-        }
+        values = _row(dedupe_key, channel, chat_id, payload, at, identity_id, person_id, priority, kind, not_before)
         return await insert_ignore(self.session, OutboxItem, values, returning=OutboxItem.id)
 
-    async def claim(self, channel: str, now: datetime, limit: int, max_priority: int | None = None) -> Sequence[OutboxItem]:
+    async def add_many(self, rows: Sequence[dict[str, Any]], at: datetime) -> list[int]:
+        """Queue many messages in a few statements; return the ids of the rows inserted (duplicates skipped).
+
+        Each row is a dict with the keyword arguments of ``add`` except ``at``. Ids come back in
+        insertion order, so the rows of one call lie between the first and the last id returned.
+        """
+        module = postgresql if dialect_name(self.session) == "postgresql" else sqlite
+        ids: list[int] = []
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = [
+                _row(r["dedupe_key"], r["channel"], r["chat_id"], r["payload"], at, r.get("identity_id"),
+                     r.get("person_id"), r.get("priority", 0), r.get("kind", "reply"), r.get("not_before"))
+                for r in rows[start:start + INSERT_CHUNK]
+            ]
+            stmt = module.insert(OutboxItem).values(chunk).on_conflict_do_nothing().returning(OutboxItem.id)
+            ids += sorted((await self.session.execute(stmt)).scalars().all())
+        return ids
+
+    async def claim(
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        max_priority: int | None = None,
+        min_priority: int | None = None,
+    ) -> list[OutboxItem]:
         """Take up to ``limit`` due rows of a channel, most urgent first, and mark them as sending.
 
-        On PostgreSQL ``SKIP LOCKED`` lets several workers drain the same outbox without overlap.
+        One statement picks and marks the rows. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` in it lets
+        several workers drain the same outbox without ever taking the same row.
         """
-        stmt = (
-            select(OutboxItem)
+        pick = (
+            select(OutboxItem.id)
             .where(
                 OutboxItem.status == "pending",
                 OutboxItem.channel == channel,
@@ -65,12 +83,44 @@ class OutboxRepo:
             .with_for_update(skip_locked=True)
         )
         if max_priority is not None:
-            stmt = stmt.where(OutboxItem.priority <= max_priority)
-        rows = (await self.session.execute(stmt)).scalars().all()
-        for row in rows:
-            row.status, row.claimed_at = "sending", now
-        await self.session.flush()
+            pick = pick.where(OutboxItem.priority <= max_priority)
+        if min_priority is not None:
+            pick = pick.where(OutboxItem.priority >= min_priority)
+        picked = pick.cte("picked")
+        stmt = (
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(select(picked.c.id)), OutboxItem.status == "pending")
+            .values(status="sending", claimed_at=now)
+            .returning(OutboxItem)
+            .execution_options(synchronize_session=False)
+        )
+        rows = list((await self.session.execute(stmt)).scalars().all())
+        rows.sort(key=lambda r: (r.priority, r.id))
         return rows
+
+    async def record(self, results: Sequence[dict[str, Any]]) -> None:
+        """Write delivery results back: each dict has ``id`` and every field of ``RESULT_FIELDS``."""
+        if results:
+            await self.session.execute(update(OutboxItem), [dict(r) for r in results])
+
+    async def release(self, ids: Sequence[int], not_before: datetime | None = None) -> int:
+        """Put claimed rows that were never started back in the queue (shutdown, long pause)."""
+        if not ids:
+            return 0
+        result = await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(list(ids)), OutboxItem.status == "sending")
+            .values(status="pending", claimed_at=None, not_before=not_before)
+        )
+        return affected(result)
+
+    async def touch(self, ids: Sequence[int], now: datetime) -> None:
+        """Refresh the claim time of rows a live worker still holds, so no one takes them as stale."""
+        if ids:
+            await self.session.execute(
+                update(OutboxItem).where(OutboxItem.id.in_(list(ids)), OutboxItem.status == "sending")
+                .values(claimed_at=now)
+            )
 
     async def requeue_stale(self, before: datetime) -> int:
         """Put rows claimed before ``before`` back in the queue (their worker died mid-send)."""
@@ -79,10 +129,14 @@ class OutboxRepo:
             .where(OutboxItem.status == "sending", OutboxItem.claimed_at <= before)
             .values(status="pending", claimed_at=None)
         )
-        return result.rowcount or 0
+        return affected(result)
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return await self.session.get(OutboxItem, item_id)
+
+    async def by_key(self, dedupe_key: str) -> OutboxItem | None:
+        stmt = select(OutboxItem).where(OutboxItem.dedupe_key == dedupe_key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def pending_count(self, channel: str | None = None) -> int:
         stmt = select(func.count(OutboxItem.id)).where(OutboxItem.status.in_(("pending", "sending")))
@@ -99,3 +153,19 @@ class OutboxRepo:
     async def by_prefix(self, prefix: str) -> Sequence[OutboxItem]:
         stmt = select(OutboxItem).where(OutboxItem.dedupe_key.startswith(prefix, autoescape=True)).order_by(OutboxItem.id)
         return (await self.session.execute(stmt)).scalars().all()
+
+
+def _row(
+    dedupe_key: str, channel: str, chat_id: str, payload: dict[str, Any], at: datetime, identity_id: int | None,
+    person_id: int | None, priority: int, kind: str, not_before: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": dedupe_key, "channel": channel, "chat_id": chat_id, "identity_id": identity_id,
+        "person_id": person_id, "priority": priority, "kind": kind, "payload": payload, "status": "pending",
+        "attempts": 0, "not_before": not_before, "created_at": at,
+    }
+
+
+def affected(result: Any) -> int:
+    """Return how many rows an UPDATE or DELETE touched."""
+    return int(getattr(result, "rowcount", 0) or 0)
