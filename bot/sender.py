@@ -209,6 +209,8 @@ class Sender:
         self.idle_poll = idle_poll
         self.reclaim_stale = reclaim_stale
         self.listeners: list[Listener] = []
+        # Asked before claiming bulk rows for a channel (the quota tracker); None = always allowed.
+        self.bulk_allowed: Callable[[str], bool] | None = None
         self.stats = {"sent": 0, "failed": 0, "retried": 0, "rate_limited": 0}
         self._lanes: dict[str, _Lane] = {}
         self._stopping = asyncio.Event()
@@ -323,6 +325,8 @@ class Sender:
                 pass
 
     async def _claim(self, lane: _Lane, limit: int, bulk: bool) -> int:
+        if bulk and self.bulk_allowed is not None and not self.bulk_allowed(lane.name):
+            bulk = False  # the channel's monthly quota is nearly used up: keep it for replies
         async with UnitOfWork(self.session_factory) as uow:
             rows = await uow.outbox.claim(lane.name, self.clock.now(), limit, max_priority=None if bulk else 0)
             await uow.commit()

@@ -41,3 +41,30 @@ async def test_usage_is_counted_and_admins_are_warned_once_per_level(harness: Ha
     harness.clock.advance(days=-31)
     await again.load()
     assert not again.allow_bulk("zalo")
+
+
+async def test_the_sender_holds_bulk_but_not_replies_when_the_quota_is_near(harness: Harness) -> None:
+    from bot.sender import Sender
+
+    class Recorder:
+        name = "zalo"
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def deliver(self, chat_id: str, payload: dict) -> str:
+            self.sent.append(payload["text"])
+            return str(len(self.sent))
+
+    channel = Recorder()
+    tracker = QuotaTracker(harness.sf, harness.clock, {"zalo": 10}, harness.settings.tz)
+    await tracker.on_outcomes(sent(9))
+    async with harness.uow() as uow:
+        for n, priority in ((1, 5), (2, 0)):
+            await uow.outbox.add(dedupe_key=f"q:{n}", channel="zalo", chat_id="z", priority=priority,
+                                 payload={"text": f"p{priority}"}, at=harness.clock.now())
+        await uow.commit()
+    sender = Sender(harness.sf, harness.clock, {"zalo": channel}, {"zalo": 100})  # type: ignore[dict-item]
+    sender.bulk_allowed = tracker.allow_bulk
+    await sender.drain()
+    assert channel.sent == ["p0"], "the reply goes out, the notice waits"
