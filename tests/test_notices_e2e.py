@@ -35,7 +35,7 @@ async def test_admin_broadcasts_to_the_demo_province_and_sees_acknowledgements(d
     server, app = sandbox.telegram, sandbox.app
     try:
         assert app.sender is not None
-        app.sender.listeners.append(NoticeProgress(app.session_factory, app.clock, wake=app.sender.wake))
+        assert any(isinstance(listener, NoticeProgress) for listener in app.sender.listeners), "wired by the App"
         async with UnitOfWork(app.session_factory) as uow:
             hamlet = await uow.units.by_code("DEMO-LN-A3")
             assert hamlet is not None
