@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -72,6 +73,7 @@ class Harness:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        shutil.rmtree(self.settings.data_dir, ignore_errors=True)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sf)
