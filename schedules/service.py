@@ -16,7 +16,6 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import text
 
 from bot import texts
 from bot.clock import Clock
@@ -24,6 +23,7 @@ from bot.outbox import queue_to_person
 from bot.periods import Calendar, Period, ScheduleConfig
 from handlers.types import Reply
 from schedules.jobs import JOBS, JobEnv
+from storage.locks import release_advisory_lock, try_advisory_lock
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -166,13 +166,8 @@ class SchedulerService:
     async def _try_lock(self) -> bool:
         if self.engine.dialect.name != "postgresql":
             return True  # SQLite: a single process by design
-        conn = await self.engine.connect()
-        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID})).scalar()
-        if got:
-            self._lock_conn = conn  # the lock lives as long as this connection
-            return True
-        await conn.close()
-        return False
+        self._lock_conn = await try_advisory_lock(self.engine, ADVISORY_LOCK_ID)  # held while it is open
+        return self._lock_conn is not None
 
     @property
     def is_leader(self) -> bool:
@@ -197,10 +192,6 @@ class SchedulerService:
         if self._watch is not None:
             self._watch.cancel()
         if self._lock_conn is not None:
-            # Unlock explicitly: closing only returns the connection to the pool, which keeps the lock.
-            try:
-                await self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_ID})
-            finally:
-                await self._lock_conn.close()
+            await release_advisory_lock(self._lock_conn, ADVISORY_LOCK_ID)
             self._lock_conn = None
         self._leader = False
