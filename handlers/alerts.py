@@ -42,7 +42,7 @@ async def alert_replies(ctx: Ctx, report: Report) -> list[Reply]:
         report.id, await ctx.uow.units.path_names(unit), author.name, local_time(ctx, report.created_at),
         report.text, topics_of(report),
     )
-    buttons = [[Button(texts.BUTTON_ACK, f"ack:{report.id}"), Button("Chi tiết", f"bc:{report.id}")]]
+    buttons = [[Button(texts.BUTTON_ACK, f"ack:{report.id}"), Button(texts.BUTTON_DETAIL, f"bc:{report.id}")]]
     return [
         Reply(text, buttons=buttons, to_person_id=pid, dedupe=f"alert:{report.id}:{pid}")
         for pid in await officers_above(ctx, unit)

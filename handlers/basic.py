@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import texts
 from handlers.context import Ctx
-from handlers.registry import COMMANDS, command, menu_for
+from handlers.registry import command, menu_for
 from handlers.types import Reply, Result
 
 
@@ -45,7 +45,3 @@ async def handle_unknown_command(ctx: Ctx) -> Result:
 
 async def handle_not_allowed(ctx: Ctx) -> Result:
     return Result([Reply(texts.NOT_ALLOWED)])
-
-
-def is_known(name: str) -> bool:
-    return name in COMMANDS

@@ -66,7 +66,7 @@ async def handle_list(ctx: Ctx) -> Result:
         )
         for r, u in rows
     ]
-    return Result([Reply("<b>Báo cáo gần đây</b>\n" + "\n".join(lines) + "\n\nXem chi tiết: /bc SỐ")])
+    return Result([Reply(texts.recent_reports(lines))])
 
 
 async def detail_reply(ctx: Ctx, report: Report, unit: Unit, *, edit: bool = False) -> Reply:
@@ -130,7 +130,7 @@ async def handle_ack(ctx: Ctx) -> Result:
     assert ctx.person is not None
     if report.acknowledged_by is not None:
         who = await ctx.uow.people.get(report.acknowledged_by)
-        return Result(toast=f"Đã được {who.name if who else '?'} nắm trước.")
+        return Result(toast=texts.already_acknowledged(who.name if who else "?"))
     report.acknowledged_by, report.acknowledged_at = ctx.person.id, ctx.now
     if report.status == "new":
         report.status = "acknowledged"
@@ -139,7 +139,7 @@ async def handle_ack(ctx: Ctx) -> Result:
     replies = await _refresh_alerts(ctx, report, note)
     replies.append(Reply(texts.reporter_acknowledged(report.id, ctx.person.name), to_person_id=report.person_id,
                          via=report.channel, dedupe=f"ack-note:{report.id}"))
-    return Result(replies, toast="Đã ghi nhận.")
+    return Result(replies, toast=texts.ACK_RECORDED)
 
 
 async def _refresh_alerts(ctx: Ctx, report: Report, note: str) -> list[Reply]:

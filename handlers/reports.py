@@ -54,9 +54,9 @@ def reasons_of(report: Report) -> list[str]:
             continue
         if label == "urgent" and not report.urgent:
             continue
-        name = texts.TOPIC_SHORT.get(label, "khẩn").lower()
+        name = texts.TOPIC_SHORT.get(label, texts.URGENT_SHORT).lower()
         if info.get("source") in ("reporter", "officer"):
-            out.append(f"{name}: do {texts.SOURCE_LABELS[info['source']]} chọn")
+            out.append(texts.reason_chosen_by(name, info["source"]))
         elif info.get("cues"):
             out.append(f"{name}: " + ", ".join(f'"{c}"' for c in info["cues"][:3]))
     return out

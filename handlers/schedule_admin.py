@@ -21,10 +21,12 @@ TIME_FIELDS = {"prompt": "prompt_time", "reminder": "reminder_time",
 
 def _describe(cfg: ScheduleConfig) -> list[str]:
     return [
-        texts.schedule_line("prompt", f"ngày {cfg.prompt_day} tháng cuối quý, {cfg.prompt_time:%H:%M}"),
-        texts.schedule_line("reminder", f"ngày {cfg.reminder_day} tháng cuối quý, {cfg.reminder_time:%H:%M}"),
-        texts.schedule_line("escalation", f"{cfg.escalation_days_after} ngày sau hạn, {cfg.escalation_time:%H:%M}"),
-        texts.schedule_line("digest", f"{cfg.digest_days_after} ngày sau hạn, {cfg.digest_time:%H:%M}"),
+        texts.schedule_line("prompt", texts.schedule_day_of_month(cfg.prompt_day, f"{cfg.prompt_time:%H:%M}")),
+        texts.schedule_line("reminder", texts.schedule_day_of_month(cfg.reminder_day, f"{cfg.reminder_time:%H:%M}")),
+        texts.schedule_line(
+            "escalation", texts.schedule_days_after(cfg.escalation_days_after, f"{cfg.escalation_time:%H:%M}")
+        ),
+        texts.schedule_line("digest", texts.schedule_days_after(cfg.digest_days_after, f"{cfg.digest_time:%H:%M}")),
     ]
 
 
@@ -49,7 +51,7 @@ async def handle_schedule(ctx: Ctx) -> Result:
 async def _change(ctx: Ctx, words: list[str]) -> Result:
     job = texts.JOB_WORDS.get(fold(words[0]))
     if job is None or not words[1].isdigit():
-        return Result([Reply(texts.schedule_invalid("cú pháp chưa đúng"))])
+        return Result([Reply(texts.schedule_invalid(texts.SCHEDULE_BAD_SYNTAX))])
     scheduling = ctx.services.scheduling
     calendar = await scheduling.calendar(ctx.uow)
     changes: dict[str, object] = {DAY_FIELDS[job]: int(words[1])}
@@ -58,7 +60,7 @@ async def _change(ctx: Ctx, words: list[str]) -> Result:
             hour, minute = (int(x) for x in words[2].replace("h", ":").split(":")[:2])
             changes[TIME_FIELDS[job]] = time(hour, minute)
         except ValueError:
-            return Result([Reply(texts.schedule_invalid("giờ phải dạng HH:MM"))])
+            return Result([Reply(texts.schedule_invalid(texts.SCHEDULE_BAD_TIME))])
     try:
         config = replace(calendar.schedule, **changes)  # type: ignore[arg-type]
         await scheduling.save_schedule(ctx.uow, config, ctx.now, ctx.person.id if ctx.person else None)
@@ -72,12 +74,12 @@ async def _change(ctx: Ctx, words: list[str]) -> Result:
 async def _run_now(ctx: Ctx, words: list[str]) -> Result:
     job = texts.JOB_WORDS.get(fold(words[0])) if words else None
     if job is None:
-        return Result([Reply(texts.schedule_invalid("cần chọn việc: moi, nhac, canhbao hoặc tonghop"))])
+        return Result([Reply(texts.schedule_invalid(texts.SCHEDULE_PICK_JOB))])
     calendar = ctx.services.calendar
     try:
         period = calendar.period(words[1]) if len(words) > 1 else calendar.period_containing(ctx.now)
     except ValueError:
-        return Result([Reply(texts.schedule_invalid("mã kỳ phải dạng 2026-Q1"))])
+        return Result([Reply(texts.schedule_invalid(texts.SCHEDULE_BAD_PERIOD))])
     # Runs in this handler's transaction; the outbox's unique keys keep anyone from getting it twice.
     queued = await ctx.services.scheduling.run_in(ctx.uow, job, period, ctx.now)
     await ctx.uow.audit.add("schedule.run", actor=ctx.actor, actor_id=ctx.person.id if ctx.person else None,

@@ -170,6 +170,23 @@ BUTTON_ACK = "✅ Đã nắm"
 BUTTON_IN_PROGRESS = "Đang xử lý"
 BUTTON_RESOLVED = "Đã giải quyết"
 BUTTON_REPLY = "💬 Trả lời"
+BUTTON_DETAIL = "Chi tiết"
+ACK_RECORDED = "Đã ghi nhận."
+
+
+def already_acknowledged(name: str) -> str:
+    return f"Đã được {name} nắm trước."
+
+
+def recent_reports(lines: list[str]) -> str:
+    return "<b>Báo cáo gần đây</b>\n" + "\n".join(lines) + "\n\nXem chi tiết: /bc SỐ"
+
+
+def reason_chosen_by(label: str, source: str) -> str:
+    return f"{label}: do {SOURCE_LABELS.get(source, source)} chọn"
+
+
+URGENT_SHORT = "khẩn"
 
 
 def topic_button(topic: str, on: bool) -> str:

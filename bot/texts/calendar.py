@@ -125,6 +125,20 @@ def schedule_line(job: str, when: str) -> str:
     return f"{JOB_LABELS[job].capitalize()}: {when}"
 
 
+def schedule_day_of_month(day: int, at: str) -> str:
+    return f"ngày {day} tháng cuối quý, {at}"
+
+
+def schedule_days_after(days: int, at: str) -> str:
+    return f"{days} ngày sau hạn, {at}"
+
+
+SCHEDULE_BAD_SYNTAX = "cú pháp chưa đúng"
+SCHEDULE_BAD_TIME = "giờ phải dạng HH:MM"
+SCHEDULE_PICK_JOB = "cần chọn việc: moi, nhac, canhbao hoặc tonghop"
+SCHEDULE_BAD_PERIOD = "mã kỳ phải dạng 2026-Q1"
+
+
 def schedule_changed(job: str) -> str:
     return f"Đã đổi lịch «{JOB_LABELS[job]}». Áp dụng ngay, không cần khởi động lại."
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxItem
@@ -64,6 +64,3 @@ class InboxRepo:
         if status:
             stmt = stmt.where(InboxItem.status == status)
         return (await self.session.execute(stmt)).scalar_one()
-
-    async def drop_payload(self, item_id: int) -> None:
-        await self.session.execute(update(InboxItem).where(InboxItem.id == item_id).values(payload=None))
