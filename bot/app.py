@@ -27,7 +27,7 @@ from bot.zalo.runtime import ZaloRuntime
 from handlers.context import Services
 from schedules.jobs import JobEnv
 from schedules.service import SchedulerService, Scheduling
-from storage.db import create_engine, make_session_factory
+from storage.db import create_engine, is_sqlite, make_session_factory
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class App:
             self.sender.wake()
 
     def attach_telegram(self, token: str, api_base: str | None = None) -> TelegramRuntime:
-        self.telegram = TelegramRuntime(make_bot(token, api_base), self.pipeline)
+        self.telegram = TelegramRuntime(make_bot(token, api_base), self.pipeline, workers=self._handling_workers())
         self.channels["telegram"] = self.telegram.channel
         return self.telegram
 
@@ -100,10 +100,15 @@ class App:
         client = ZaloClient(token, api_base)
         links = self.file_links.url if self.file_links else None
         self.zalo = ZaloRuntime(
-            client, self.pipeline, poll_timeout=poll_timeout, min_interval=min_interval, file_links=links
+            client, self.pipeline, poll_timeout=poll_timeout, min_interval=min_interval, file_links=links,
+            workers=self._handling_workers(),
         )
         self.channels["zalo"] = self.zalo.channel
         return self.zalo
+
+    def _handling_workers(self) -> int:
+        """Batches of updates handled at once per channel: SQLite's one connection takes one at a time."""
+        return 1 if is_sqlite(self.settings.database_url) else 4
 
     def build_sender(self) -> Sender:
         rates = {"telegram": self.settings.telegram_rate, "zalo": self.settings.zalo_rate}
@@ -213,8 +218,6 @@ class App:
 
 def _zero_if_single_process(settings: Settings) -> Any:
     from datetime import timedelta
-
-    from storage.db import is_sqlite
 
     # SQLite means one process: anything still "sending" was left by a crash. PostgreSQL may have
     # live workers, so only rows abandoned for a while are taken back.

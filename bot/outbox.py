@@ -30,29 +30,42 @@ async def queue_replies(
 
     ``sender`` is the identity the message came from, when known, to save looking it up again.
     """
-    queued = 0
+    return await write_rows(uow, await reply_rows(uow, msg, replies, key_prefix, sender), now)
+
+
+async def reply_rows(
+    uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, sender: Identity | None = None
+) -> list[dict[str, Any]]:
+    """Return the outbox rows for the replies of one handled update (unreachable people left out)."""
+    rows = []
     for n, reply in enumerate(replies):
         target = await _target(uow, msg, reply, sender)
         if target is None:
             continue
         channel, chat_id, identity_id, person_id = target
         edit_id = reply.edit_message_id or (msg.message_id if reply.to_person_id is None else None)
-        row_id = await uow.outbox.add(
-            dedupe_key=reply.dedupe or f"{key_prefix}:{n}",
-            channel=channel,
-            chat_id=chat_id,
-            identity_id=identity_id,
-            person_id=person_id,
-            payload=reply_payload(reply, edit_id),
-            priority=reply.priority,
-            kind="reply" if reply.to_person_id is None else "notify",
-            at=now,
-        )
-        queued += row_id is not None
-        if row_id is not None and channel in BUTTONLESS and reply.buttons and identity_id is not None:
-            payloads = [b.payload for row in reply.buttons for b in row]
-            await uow.people.set_menu(identity_id, payloads, now)
-    return queued
+        menu = [b.payload for row in reply.buttons for b in row] if channel in BUTTONLESS and reply.buttons else None
+        rows.append({
+            "dedupe_key": reply.dedupe or f"{key_prefix}:{n}", "channel": channel, "chat_id": chat_id,
+            "identity_id": identity_id, "person_id": person_id, "payload": reply_payload(reply, edit_id),
+            "priority": reply.priority, "kind": "reply" if reply.to_person_id is None else "notify",
+            "menu": menu,
+        })
+    return rows
+
+
+async def write_rows(uow: UnitOfWork, rows: list[dict[str, Any]], now: Any) -> int:
+    """Queue rows from ``reply_rows`` in one statement; return how many were new.
+
+    On a channel without buttons, the numbered choices of a new row become the account's menu.
+    """
+    if not rows:
+        return 0
+    new = await uow.outbox.add_many_keyed(rows, now)
+    for row in rows:
+        if row["menu"] is not None and row["identity_id"] is not None and row["dedupe_key"] in new:
+            await uow.people.set_menu(row["identity_id"], row["menu"], now)
+    return len(new)
 
 
 async def queue_to_person(

@@ -1,16 +1,27 @@
-"""The inbound path: store each raw update in the inbox, handle it once, queue the replies in the outbox."""
+"""The inbound path: store raw updates in the inbox, handle each once, queue the replies in the outbox.
+
+Updates are stored and handled in batches: one transaction stores every update that arrived
+together, and one transaction handles a batch of stored updates (at most one per chat, see
+``bot/inbound.py``). A batch costs a fixed handful of statements for the look-ups its handlers
+will make (accounts, conversation states, earlier reports) and for its writes (reports, outbox
+rows, the inbox marks), so that a burst of reports costs little more per report than one alone.
+If any update of a batch fails, the batch is rolled back and its updates are handled one by one,
+so that only the failing one is held back and counted.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.outbox import queue_replies
+from bot.outbox import queue_replies, reply_rows, write_rows
 from handlers.context import Ctx, Services
+from handlers.reports import source_key
 from handlers.router import dispatch
 from handlers.types import Incoming, Result
 from storage.uow import UnitOfWork
@@ -30,7 +41,7 @@ class Handled:
 
 
 class Pipeline:
-    """Inbox → handler → outbox, each update in one transaction."""
+    """Inbox → handler → outbox, a batch of updates per transaction."""
 
     def __init__(
         self,
@@ -46,10 +57,14 @@ class Pipeline:
 
     async def ingest(self, channel: str, update_key: str, payload: dict[str, Any]) -> int | None:
         """Store a raw update durably; None means it was stored before (a redelivery)."""
+        return (await self.ingest_many(channel, [(update_key, payload)])).get(update_key)
+
+    async def ingest_many(self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+        """Store raw updates durably in one transaction; return the new ones' inbox ids by update key."""
         async with UnitOfWork(self.session_factory) as uow:
-            item_id = await uow.inbox.store(channel, update_key, payload, self.services.clock.now())
+            ids = await uow.inbox.store_many(channel, updates, self.services.clock.now())
             await uow.commit()
-        return item_id
+        return ids
 
     async def receive(self, channel: str, update_key: str, payload: dict[str, Any]) -> Handled | None:
         """Store then handle one update; a redelivered update does nothing."""
@@ -60,36 +75,80 @@ class Pipeline:
 
     async def process(self, item_id: int) -> Handled | None:
         """Handle one stored update exactly once; on failure count the attempt and keep it for retry."""
-        try:
-            return await self._process(item_id)
-        except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
-            # Log the type only: the exception text could quote the report.
-            log.exception("handling inbox item %s failed (%s)", item_id, type(exc).__name__)
-            async with UnitOfWork(self.session_factory) as uow:
-                await uow.inbox.mark_failed(item_id, type(exc).__name__, self.services.clock.now(), MAX_ATTEMPTS)
-                await uow.commit()
-            return None
+        handled = await self.process_batch([item_id])
+        return handled[0] if handled else None
 
-    async def _process(self, item_id: int) -> Handled | None:
+    async def process_batch(self, item_ids: Sequence[int]) -> list[Handled]:
+        """Handle stored updates in one transaction, in id order; return what is left to do for each.
+
+        Updates handled already are skipped. If one fails, each is handled alone, so that the
+        others go through and only the failing one has its attempt counted.
+        """
+        try:
+            return await self._process_batch(item_ids)
+        except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
+            if len(item_ids) > 1:
+                out: list[Handled] = []
+                for item_id in item_ids:
+                    out += await self.process_batch([item_id])
+                return out
+            # Log the type only: the exception text could quote the report.
+            log.exception("handling inbox item %s failed (%s)", item_ids[0], type(exc).__name__)
+            async with UnitOfWork(self.session_factory) as uow:
+                await uow.inbox.mark_failed(item_ids[0], type(exc).__name__, self.services.clock.now(), MAX_ATTEMPTS)
+                await uow.commit()
+            return []
+
+    async def _process_batch(self, item_ids: Sequence[int]) -> list[Handled]:
+        handled: list[Handled] = []
         async with UnitOfWork(self.session_factory) as uow:
-            item = await uow.inbox.claim(item_id)
-            if item is None:
-                return None
             now = self.services.clock.now()
-            parser = self.parsers.get(item.channel)
-            msg = parser(item.payload or {}) if parser else None
-            result = Result()
-            if msg is not None:
-                ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now)
-                result = await dispatch(ctx)
-                await queue_replies(
-                    uow, msg, result.replies, f"r:{item.channel}:{item.update_key}", now, ctx.identity
-                )
-            await uow.inbox.mark_done(item, now)
+            items = await uow.inbox.claim_many(item_ids, now)
+            if not items:
+                return []
+            parsed = [(item, self._parse(item.channel, item.payload)) for item in items]
+            await self._look_ahead(uow, [msg for _, msg in parsed if msg is not None], now)
+            rows: list[dict[str, Any]] = []
+            for item, msg in parsed:
+                result = Result()
+                if msg is not None:
+                    if msg.command or msg.payload is not None:
+                        await uow.session.flush()  # what the batch wrote so far is visible to any query
+                    ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now)
+                    result = await dispatch(ctx)
+                    rows += await reply_rows(uow, msg, result.replies, f"r:{item.channel}:{item.update_key}",
+                                             ctx.identity)
+                handled.append(Handled(msg, result))
+            queued = await write_rows(uow, rows, now)
             await uow.commit()
-        if result.replies and self.on_queued:
+        if queued and self.on_queued:
             self.on_queued()
-        return Handled(msg, result)
+        return handled
+
+    def _parse(self, channel: str, payload: dict[str, Any] | None) -> Incoming | None:
+        parser = self.parsers.get(channel)
+        return parser(payload or {}) if parser else None
+
+    async def _look_ahead(self, uow: UnitOfWork, msgs: list[Incoming], now: datetime) -> None:
+        """Load in a few queries what the handlers of these messages will look up one by one."""
+        for channel in {m.channel for m in msgs}:
+            mine = [m for m in msgs if m.channel == channel]
+            people = await uow.people.prefetch_accounts(channel, [m.external_user_id for m in mine])
+            # Ordinary messages of registered people are the common case: reports.
+            plain = [m for m in mine if not m.command and m.payload is None and not m.edited and m.chat_type == "private"]
+            if not plain or not people:
+                continue
+            person_ids = [p.id for p in people]
+            await uow.states.prefetch(person_ids)
+            # For urgent alerts: every unit above the reporters, and the officers there.
+            chains = await uow.units.prefetch_chains({p.unit_id for p in people if p.unit_id is not None})
+            await uow.people.prefetch_officers(chains)
+            window = self.services.settings.report_merge_seconds
+            await uow.reports.prefetch(
+                channel, [source_key(m) for m in plain], person_ids,
+                now - timedelta(seconds=window) if window > 0 else None,
+            )
+            await uow.reports.reserve_ids(len(plain))
 
     async def retry_unhandled(self) -> int:
         """Handle updates stored before a crash or restart; return how many were handled."""

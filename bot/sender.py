@@ -100,8 +100,14 @@ class RateLimiter:
     def started(self, granted: float) -> None:
         """Count a permit from when its call really leaves: a busy event loop must not squeeze the window."""
         now = time.monotonic()
-        if now - granted > 0.001 and granted in self._recent:
-            self._recent[self._recent.index(granted)] = now
+        if now - granted <= 0.001:
+            return
+        # The permit is among the last granted: look from the recent end (the window may hold thousands).
+        recent = self._recent
+        for i in range(len(recent) - 1, max(-1, len(recent) - 1 - 256), -1):
+            if recent[i] == granted:
+                recent[i] = now
+                return
 
     async def acquire(self) -> float | None:
         """Wait for the next permit and return its time; return None at once while the channel is paused."""

@@ -9,6 +9,7 @@ from handlers.context import Ctx
 from handlers.types import Button, Reply
 from storage.models import Report, Unit
 from storage.repos.reports import TOPIC_COLUMNS
+from storage.repos.units import path_label
 
 SNIPPET = 90
 
@@ -26,10 +27,13 @@ def snippet(text: str) -> str:
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "…"
 
 
-async def officers_above(ctx: Ctx, unit: Unit) -> list[int]:
-    """Return the ids of the officers (and admins) of the unit and every unit above it."""
-    ancestor_ids = [u.id for u in await ctx.uow.units.ancestors(unit)]
-    return [p.id for p in await ctx.uow.people.officers_of(ancestor_ids)]
+async def officers_above(ctx: Ctx, unit: Unit, chain: list[Unit] | None = None) -> list[int]:
+    """Return the ids of the officers (and admins) of the unit and every unit above it.
+
+    ``chain``: the unit's ancestors, when the caller has them already.
+    """
+    chain = chain if chain is not None else await ctx.uow.units.ancestors(unit)
+    return [p.id for p in await ctx.uow.people.officers_of([u.id for u in chain])]
 
 
 async def alert_replies(ctx: Ctx, report: Report) -> list[Reply]:
@@ -38,13 +42,14 @@ async def alert_replies(ctx: Ctx, report: Report) -> list[Reply]:
     author = await ctx.uow.people.get(report.person_id)
     if unit is None or author is None:
         return []
+    chain = await ctx.uow.units.ancestors(unit)
     text = texts.urgent_alert(
-        report.id, await ctx.uow.units.path_names(unit), author.name, local_time(ctx, report.created_at),
+        report.id, path_label(chain), author.name, local_time(ctx, report.created_at),
         report.text, topics_of(report),
     )
     buttons = [[Button(texts.BUTTON_ACK, f"ack:{report.id}"), Button(texts.BUTTON_DETAIL, f"bc:{report.id}")]]
     return [
         Reply(text, buttons=buttons, to_person_id=pid, dedupe=f"alert:{report.id}:{pid}")
-        for pid in await officers_above(ctx, unit)
+        for pid in await officers_above(ctx, unit, chain)
         if pid != report.person_id
     ]

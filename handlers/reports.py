@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot import texts
+from bot.tagging import TagResult
 from handlers.alerts import alert_replies, local_time, snippet, topics_of
 from handlers.context import Ctx
 from handlers.registry import ALL_ROLES, button, command, flow
-from handlers.types import Button, Reply, Result
+from handlers.types import Button, Incoming, Reply, Result
 from storage.models import Report
 from storage.repos.reports import TOPIC_COLUMNS
 
@@ -19,9 +20,10 @@ TOPIC_CODES = {"d": "dan_toc", "t": "ton_giao", "n": "nhan_dan"}
 CODE_OF = {v: k for k, v in TOPIC_CODES.items()}
 
 
-def tag_report(ctx: Ctx, report: Report, *, keep_manual: bool) -> list[str]:
-    """Run the tagger on the report text; manual corrections survive when ``keep_manual``. Return reasons."""
-    result = ctx.services.tagger.tag(report.text)
+def tag_report(ctx: Ctx, report: Report, *, keep_manual: bool, result: TagResult | None = None) -> list[str]:
+    """Tag the report text (``result``: its tags, when known); manual corrections survive when
+    ``keep_manual``. Return the reasons."""
+    result = result or ctx.services.tagger.tag(report.text)
     meta: dict[str, Any] = dict(report.tag_meta or {})
     for label in (*TOPIC_COLUMNS, "urgent"):
         manual = meta.get(label, {}).get("source") in ("reporter", "officer")
@@ -68,6 +70,11 @@ async def receipt_reply(ctx: Ctx, report: Report, *, appended: bool = False, edi
     return Reply(text, buttons=receipt_buttons(report), edit=edit)
 
 
+def source_key(msg: Incoming) -> str:
+    """Return the key that makes a report unique on its channel: the chat and the message."""
+    return f"{msg.chat_id}:{msg.message_id or msg.update_key}"
+
+
 async def _period_key(ctx: Ctx) -> str:
     calendar = ctx.services.calendar
     return calendar.period_containing(ctx.now).key if calendar else ""
@@ -78,7 +85,7 @@ async def _new_report(ctx: Ctx, text: str, state: str) -> Report:
     msg = ctx.msg
     report = Report(
         person_id=ctx.person.id, unit_id=ctx.person.unit_id, channel=msg.channel,
-        source_key=f"{msg.chat_id}:{msg.message_id or msg.update_key}", text=text,
+        source_key=source_key(msg), text=text,
         attachments=[{"kind": a.kind, "file_id": a.file_id, "url": a.url} for a in msg.attachments],
         location={"lat": msg.location.latitude, "lon": msg.location.longitude} if msg.location else None,
         created_at=ctx.now, updated_at=ctx.now, period_key=await _period_key(ctx), state=state,
@@ -100,7 +107,7 @@ async def handle_message(ctx: Ctx) -> Result:
     text = (msg.text or "").strip()
     if len(text) > MAX_TEXT:
         return Result([Reply(texts.MESSAGE_TOO_LONG)])
-    if await ctx.uow.reports.by_source(msg.channel, f"{msg.chat_id}:{msg.message_id or msg.update_key}"):
+    if await ctx.uow.reports.by_source(msg.channel, source_key(msg)):
         return Result()  # the same message again: already filed
     if not text:
         return await _media_without_text(ctx)
@@ -121,14 +128,15 @@ async def _media_without_text(ctx: Ctx) -> Result:
 async def _file_text(ctx: Ctx, text: str) -> Result:
     assert ctx.person is not None
     window = timedelta(seconds=ctx.services.settings.report_merge_seconds)
-    previous = await ctx.uow.reports.last_filed_by_person(ctx.person.id, ctx.now - window)
-    if previous is not None and previous.status == "new" and window.total_seconds() > 0:
-        return await _append(ctx, previous, text)
+    if window:
+        previous = await ctx.uow.reports.last_filed_by_person(ctx.person.id, ctx.now - window)
+        if previous is not None and previous.status == "new":
+            return await _append(ctx, previous, text)
     result = ctx.services.tagger.tag(text)
     if result.kind != "report":
         return await _ask_to_file(ctx, text, result)
     report = await _new_report(ctx, text, "filed")
-    tag_report(ctx, report, keep_manual=False)
+    tag_report(ctx, report, keep_manual=False, result=result)
     replies = [await receipt_reply(ctx, report)]
     if report.urgent:
         replies += await alert_replies(ctx, report)
@@ -152,9 +160,9 @@ async def _append(ctx: Ctx, report: Report, text: str) -> Result:
     return Result(replies)
 
 
-async def _ask_to_file(ctx: Ctx, text: str, result: Any) -> Result:
+async def _ask_to_file(ctx: Ctx, text: str, result: TagResult) -> Result:
     report = await _new_report(ctx, text, "draft")
-    tag_report(ctx, report, keep_manual=False)
+    tag_report(ctx, report, keep_manual=False, result=result)
     answer = _answer(ctx, result.intent)
     return Result([Reply(texts.ask_to_file(answer), buttons=receipt_buttons(report))])
 

@@ -8,6 +8,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,18 +69,32 @@ def _pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture
-def db_url(_template_db: str, tmp_path: Path) -> Iterator[str]:
-    """Return the URL of a fresh, migrated database for this test."""
+@contextmanager
+def _fresh_database(template: str, tmp_path: Path, label: str) -> Iterator[str]:
+    """Copy the template into a new database and return its URL; drop it afterwards."""
     if USE_PG:
         name = f"danvan_t_{uuid.uuid4().hex[:10]}"
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_template_db}"')
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        path = tmp_path / "danvan.db"
-        shutil.copy(_template_db, path)
+        path = tmp_path / f"{label}.db"
+        shutil.copy(template, path)
         yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def db_url(_template_db: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of a fresh, migrated database for this test."""
+    with _fresh_database(_template_db, tmp_path, "danvan") as url:
+        yield url
+
+
+@pytest.fixture
+def second_db_url(_template_db: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of another fresh database, for tests that compare two runs."""
+    with _fresh_database(_template_db, tmp_path, "second") as url:
+        yield url
 
 
 @pytest.fixture

@@ -136,3 +136,45 @@ async def test_429_from_telegram_delays_and_the_reply_still_arrives(server: Fake
         server.send_text(10, "/toi")
         await wait_message(server, 10, "Báo Cáo Viên", timeout=8)
     assert len(server.rate_limited_calls) == 1
+
+
+async def test_polling_confirms_updates_only_once_they_are_stored(server: FakeTelegramServer, db_url: str) -> None:
+    settings = make_settings(db_url, server)
+    async with running_app(settings) as app:
+        await seed(app, [(100, "Điểu Hùng", "reporter", "X1-T1")])
+        real = app.pipeline.ingest_many
+        failures = []
+
+        async def disk_full_once(channel: str, updates: list) -> dict:
+            if not failures:
+                failures.append(len(updates))
+                raise OSError("disk full")
+            return await real(channel, updates)
+
+        app.pipeline.ingest_many = disk_full_once  # type: ignore[method-assign]
+        await app.start(webhook=False)
+        server.send_text(100, "Bà con phản ánh giá phân bón tăng cao")
+        await wait_message(server, 100, "Đã nhận báo cáo số", timeout=10)
+        await server.wait_idle()
+        # The failed write did not confirm the update: it came again and was filed once.
+        assert failures == [1] and server.pending_updates == []
+        async with app.session_factory() as session:
+            assert await session.scalar(select(func.count(Report.id))) == 1
+            assert await session.scalar(select(func.count(InboxItem.id))) == 1
+
+
+async def test_a_burst_of_reports_is_answered_in_each_chats_order(server: FakeTelegramServer, db_url: str) -> None:
+    settings = make_settings(db_url, server, telegram_rate=1000)
+    async with running_app(settings) as app:
+        await seed(app, [(100 + i, f"Báo cáo viên {i}", "reporter", "X1-T1") for i in range(40)])
+        for i in range(40):  # queued before polling starts: they arrive in one getUpdates answer
+            server.send_text(100 + i, f"Bà con phản ánh giá phân bón tăng cao, tin {i}")
+            server.send_text(100 + i, "/cuatoi")
+        await app.start(webhook=False)
+        for i in range(40):
+            await wait_message(server, 100 + i, f"tin {i}", timeout=20)
+        await server.wait_idle()
+        for i in range(40):
+            receipt, listing = [c.plain_text for c in server.sent_to(100 + i)]
+            assert "Đã nhận báo cáo số" in receipt and f"tin {i}" in listing
+    assert server.invalid_calls == []

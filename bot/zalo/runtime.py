@@ -28,10 +28,10 @@ class ZaloRuntime:
     channel_name = "zalo"
 
     def __init__(self, client: ZaloClient, pipeline: Pipeline, *, poll_timeout: float = 30,
-                 min_interval: float = 1.0, file_links: Any = None) -> None:
+                 min_interval: float = 1.0, file_links: Any = None, workers: int = 1) -> None:
         self.client = client
         self.channel = ZaloChannel(client, file_links)
-        self.inbound = Inbound(self.channel_name, pipeline)
+        self.inbound = Inbound(self.channel_name, pipeline, workers=workers)
         self.poller = ZaloPoller(client, self.accept, poll_timeout=poll_timeout, min_interval=min_interval)
         self._poll_task: asyncio.Task[None] | None = None
 
@@ -51,7 +51,7 @@ class ZaloRuntime:
                 await asyncio.wait_for(self._poll_task, timeout=5)
             except (TimeoutError, asyncio.CancelledError):
                 self._poll_task.cancel()
-        await self.inbound.drain()
+        await self.inbound.close()
         await self.client.close()
 
     def webhook_routes(self, secret: str) -> list[web.RouteDef]:

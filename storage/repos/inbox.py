@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxItem
-from storage.repos.base import insert_ignore
+from storage.repos.base import dialect_name, insert_ignore
 
 
 class InboxRepo:
@@ -29,15 +30,50 @@ class InboxRepo:
         }
         return await insert_ignore(self.session, InboxItem, values, returning=InboxItem.id)
 
-    async def claim(self, item_id: int) -> InboxItem | None:
-        """Lock an unhandled item for handling; None if it is handled already or taken by another worker."""
-        stmt = select(InboxItem).where(InboxItem.id == item_id, InboxItem.status == "new")
-        stmt = stmt.with_for_update(skip_locked=True)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def store_many(
+        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], at: datetime
+    ) -> dict[str, int]:
+        """Store raw updates in one statement; return the ids of the new ones by update key.
 
-    async def mark_done(self, item: InboxItem, at: datetime) -> None:
-        item.status, item.handled_at, item.payload = "done", at, None
-        await self.session.flush()
+        Updates stored before, and repeats of a key within ``updates``, are left out of the answer.
+        """
+        rows, seen = [], set()
+        for key, payload in updates:
+            if key not in seen:
+                seen.add(key)
+                rows.append({"channel": channel, "update_key": key, "payload": payload, "status": "new",
+                             "attempts": 0, "received_at": at})
+        if not rows:
+            return {}
+        module = postgresql if dialect_name(self.session) == "postgresql" else sqlite
+        table = InboxItem.__table__
+        stmt = module.insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.update_key)
+        result = await (await self.session.connection()).execute(stmt, rows)
+        return {key: item_id for item_id, key in result.all()}
+
+    async def claim_many(self, item_ids: Sequence[int], at: datetime) -> list[InboxItem]:
+        """Take the unhandled items among ``item_ids``, in id order, and mark them handled at ``at``.
+
+        The items come back with their content; in the database the content is dropped at once.
+        The mark is part of the caller's transaction, undone if it rolls back, and it makes the
+        transaction hold SQLite's write lock before any handler runs. Items handled already or
+        locked by another worker (PostgreSQL: ``SKIP LOCKED``) are left out.
+        """
+        stmt = (
+            select(InboxItem)
+            .where(InboxItem.id.in_(item_ids), InboxItem.status == "new")
+            .order_by(InboxItem.id)
+            .with_for_update(skip_locked=True)
+        )
+        items = list((await self.session.execute(stmt)).scalars().all())
+        if items:
+            await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_([i.id for i in items]))
+                .values(status="done", handled_at=at, payload=None),
+                execution_options={"synchronize_session": False},
+            )
+        return items
 
     async def mark_failed(self, item_id: int, error: str, at: datetime, max_attempts: int) -> None:
         """Count a failed attempt; give up (status failed, content dropped) after ``max_attempts``."""

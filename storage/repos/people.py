@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import false, or_, select, update
@@ -11,9 +11,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Identity, Person, Unit
 
 
+OFFICER_ROLES = ("officer", "admin")
+
+
 class PersonRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Accounts looked up ahead for a batch of updates: (channel, external user id) -> pair.
+        self._accounts: dict[tuple[str, str], tuple[Identity, Person]] = {}
+        # Officers of some units looked up ahead (for alerts): the units covered, and the people.
+        self._officer_units: set[int] = set()
+        self._officers: list[Person] = []
+
+    async def prefetch_officers(self, unit_ids: Collection[int]) -> None:
+        """Load the officers of many units in one query, for ``officers_of``."""
+        self._officers = list(await self.officers_of(set(unit_ids) | self._officer_units))
+        self._officer_units |= set(unit_ids)
+
+    async def prefetch_accounts(self, channel: str, external_user_ids: Collection[str]) -> list[Person]:
+        """Load many accounts and their people in one query, for ``identity_and_person``; return the people."""
+        if not external_user_ids:
+            return []
+        stmt = (
+            select(Identity, Person)
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.channel == channel, Identity.external_user_id.in_(set(external_user_ids)))
+        )
+        for ident, person in (await self.session.execute(stmt)).all():
+            self._accounts[channel, ident.external_user_id] = (ident, person)
+        return [person for _, person in self._accounts.values()]
 
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
@@ -22,6 +48,7 @@ class PersonRepo:
         person = Person(name=name, role=role, unit_id=unit_id, active=True, preferred_channel=preferred_channel)
         self.session.add(person)
         await self.session.flush()
+        self._officer_units.clear()  # a new officer must not be missed by a list looked up before
         return person
 
     async def identity(self, channel: str, external_user_id: str) -> Identity | None:
@@ -29,7 +56,11 @@ class PersonRepo:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def identity_and_person(self, channel: str, external_user_id: str) -> tuple[Identity | None, Person | None]:
-        """Return an account and its person in one query."""
+        """Return an account and its person in one query (none when looked up ahead)."""
+        known = self._accounts.get((channel, external_user_id))
+        # Loaded objects stay current within the session; only a move to another person needs a look.
+        if known is not None and known[0].person_id == known[1].id:
+            return known
         stmt = (
             select(Identity, Person)
             .join(Person, Person.id == Identity.person_id)
@@ -77,10 +108,14 @@ class PersonRepo:
             stmt = stmt.where(or_(*conds)) if conds else stmt.where(false())
         return (await self.session.execute(stmt.order_by(Person.id))).scalars().all()
 
-    async def officers_of(self, unit_ids: Sequence[int]) -> Sequence[Person]:
+    async def officers_of(self, unit_ids: Collection[int]) -> Sequence[Person]:
+        """Return the active officers and admins of these units."""
+        if unit_ids and self._officer_units.issuperset(unit_ids):
+            # Loaded objects stay current: a change of role, unit or activity since is seen here.
+            return [p for p in self._officers if p.active and p.role in OFFICER_ROLES and p.unit_id in unit_ids]
         stmt = (
             select(Person)
-            .where(Person.active.is_(True), Person.role.in_(("officer", "admin")), Person.unit_id.in_(unit_ids))
+            .where(Person.active.is_(True), Person.role.in_(OFFICER_ROLES), Person.unit_id.in_(list(unit_ids)))
             .order_by(Person.id)
         )
         return (await self.session.execute(stmt)).scalars().all()

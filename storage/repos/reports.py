@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Report, ReportEvent, Unit
+from storage.repos.base import dialect_name
 
 TOPIC_COLUMNS = ("dan_toc", "ton_giao", "nhan_dan")
 
@@ -17,20 +18,78 @@ TOPIC_COLUMNS = ("dan_toc", "ton_giao", "nhan_dan")
 class ReportRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._ids: list[int] = []  # ids reserved ahead, handed out by add()
+        self._no_source: set[tuple[str, str]] = set()  # source keys known to have no report
+        self._last_filed: dict[int, tuple[datetime, Report | None]] = {}  # person -> (since, last filed)
+        self._unflushed = False  # reports added with a reserved id and not yet written
+
+    async def _sync(self) -> None:
+        """Write reports added ahead before a query that could miss them."""
+        if self._unflushed:
+            self._unflushed = False
+            await self.session.flush()
+
+    async def reserve_ids(self, count: int) -> None:
+        """Reserve ids for the next ``count`` reports, so that ``add`` needs no statement of its own.
+
+        The reports are then written together when the session flushes. On SQLite the caller must
+        hold the write lock already (the inbox claim does), so that the largest id cannot move.
+        """
+        if count <= 0:
+            return
+        if dialect_name(self.session) == "postgresql":
+            stmt = text("SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, :n)")
+            self._ids = sorted((await self.session.execute(stmt, {"n": count})).scalars().all(), reverse=True)
+        else:
+            last = (await self.session.execute(select(func.max(Report.id)))).scalar_one_or_none() or 0
+            self._ids = list(range(last + count, last, -1))
 
     async def add(self, report: Report) -> Report:
+        """Add a report; it has its id on return."""
         self.session.add(report)
-        await self.session.flush()
+        if self._ids and report.id is None:
+            report.id = self._ids.pop()
+            self._unflushed = True
+        else:
+            await self.session.flush()
+        self._no_source.discard((report.channel, report.source_key))
+        if report.state == "filed":
+            self._last_filed[report.person_id] = (report.created_at, report)
         return report
 
+    async def prefetch(self, channel: str, source_keys: Collection[str], person_ids: Collection[int],
+                       since: datetime | None) -> None:
+        """Look ahead for a batch of messages: which already have a report, and each person's last
+        filed report since ``since`` (None: not needed). ``by_source`` and ``last_filed_by_person``
+        then answer from memory."""
+        if source_keys:
+            stmt = select(Report.source_key).where(Report.channel == channel, Report.source_key.in_(set(source_keys)))
+            found = set((await self.session.execute(stmt)).scalars().all())
+            self._no_source.update((channel, key) for key in source_keys if key not in found)
+        if since is not None and person_ids:
+            last = (
+                select(func.max(Report.id))
+                .where(Report.person_id.in_(set(person_ids)), Report.state == "filed", Report.created_at >= since)
+                .group_by(Report.person_id)
+            )
+            reports = (await self.session.execute(select(Report).where(Report.id.in_(last)))).scalars().all()
+            by_person = {r.person_id: r for r in reports}
+            for person_id in person_ids:
+                self._last_filed[person_id] = (since, by_person.get(person_id))
+
     async def get(self, report_id: int) -> Report | None:
+        await self._sync()
         return await self.session.get(Report, report_id)
 
     async def by_source(self, channel: str, source_key: str) -> Report | None:
+        if (channel, source_key) in self._no_source:
+            return None
+        await self._sync()
         stmt = select(Report).where(Report.channel == channel, Report.source_key == source_key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def recent_by_person(self, person_id: int, limit: int = 10) -> Sequence[Report]:
+        await self._sync()
         stmt = (
             select(Report)
             .where(Report.person_id == person_id, Report.state.in_(("filed", "withdrawn")))
@@ -40,6 +99,12 @@ class ReportRepo:
         return (await self.session.execute(stmt)).scalars().all()
 
     async def last_filed_by_person(self, person_id: int, since: datetime) -> Report | None:
+        known = self._last_filed.get(person_id)
+        # The answer looked up ahead holds while that report is still filed and was looked up no later.
+        if known is not None and known[0] <= since and (known[1] is None or known[1].state == "filed"):
+            report = known[1]
+            return report if report is None or report.created_at >= since else None
+        await self._sync()
         stmt = (
             select(Report)
             .where(Report.person_id == person_id, Report.state == "filed", Report.created_at >= since)
@@ -52,6 +117,7 @@ class ReportRepo:
         self, unit_path: str, *, topic: str | None = None, urgent: bool | None = None, limit: int = 10
     ) -> Sequence[tuple[Report, Unit]]:
         """Return filed reports of a subtree, newest first, with their unit."""
+        await self._sync()
         stmt = (
             select(Report, Unit)
             .join(Unit, Unit.id == Report.unit_id)
@@ -65,6 +131,7 @@ class ReportRepo:
         return [(r, u) for r, u in (await self.session.execute(stmt)).all()]
 
     async def in_unit_period(self, unit_id: int, period_key: str, limit: int = 50) -> Sequence[Report]:
+        await self._sync()
         stmt = (
             select(Report)
             .where(Report.unit_id == unit_id, Report.period_key == period_key, Report.state == "filed")
@@ -80,5 +147,6 @@ class ReportRepo:
         await self.session.flush()
 
     async def events(self, report_id: int) -> Sequence[ReportEvent]:
+        await self._sync()
         stmt = select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
         return (await self.session.execute(stmt)).scalars().all()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Unit
@@ -13,6 +14,7 @@ from storage.models import Unit
 class UnitRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._kept: list[Unit] = []  # units loaded ahead; the session only holds weak references
 
     async def get(self, unit_id: int) -> Unit | None:
         return await self.session.get(Unit, unit_id)
@@ -58,13 +60,30 @@ class UnitRepo:
 
     async def ancestors(self, unit: Unit) -> list[Unit]:
         """Return the chain from the root down to the unit itself."""
-        ids = [int(p) for p in unit.path.strip("/").split("/") if p]
-        rows = (await self.session.execute(select(Unit).where(Unit.id.in_(ids)))).scalars().all()
-        by_id = {u.id: u for u in rows}
+        ids = _path_ids(unit.path)
+        by_id = self._loaded(ids)
+        if len(by_id) < len(ids):
+            rows = (await self.session.execute(select(Unit).where(Unit.id.in_(ids)))).scalars().all()
+            by_id = {u.id: u for u in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    async def prefetch_chains(self, unit_ids: set[int]) -> set[int]:
+        """Load units and every unit above them in two queries, for ``get`` and ``ancestors``;
+        return the ids of all those units."""
+        missing = unit_ids - set(self._loaded(unit_ids))
+        self._kept += await self.by_ids(missing)
+        above = {i for u in self._loaded(unit_ids).values() for i in _path_ids(u.path)}
+        self._kept += await self.by_ids(above - set(self._loaded(above)))
+        return above
+
+    def _loaded(self, ids: Iterable[int]) -> dict[int, Unit]:
+        """Return the units among ids that this session has loaded already."""
+        identity_map = self.session.sync_session.identity_map
+        found = (identity_map.get(identity_key(Unit, i)) for i in ids)
+        return {u.id: u for u in found if u is not None}
+
     async def path_names(self, unit: Unit) -> str:
-        return " › ".join(u.name for u in await self.ancestors(unit))
+        return path_label(await self.ancestors(unit))
 
     async def children(self, unit: Unit | None) -> Sequence[Unit]:
         stmt = select(Unit).where(Unit.parent_id == (unit.id if unit else None)).order_by(Unit.name)
@@ -79,3 +98,13 @@ class UnitRepo:
     def contains(ancestor: Unit, unit: Unit) -> bool:
         """Return True when ``unit`` is ``ancestor`` or lies in its subtree."""
         return unit.path.startswith(ancestor.path)
+
+
+def path_label(chain: Iterable[Unit]) -> str:
+    """Return the names of a chain of units as one line: "Tỉnh A › Xã Một › Thôn 1"."""
+    return " › ".join(u.name for u in chain)
+
+
+def _path_ids(path: str) -> list[int]:
+    """Return the ids in a materialised path, root first: "/1/5/9/" -> [1, 5, 9]."""
+    return [int(p) for p in path.strip("/").split("/") if p]

@@ -1,0 +1,143 @@
+"""Updates handled in batches: the same answers as one at a time, failures kept apart, order per chat."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import bot.pipeline
+from bot.inbound import Inbound
+from storage.models import InboxItem, Report
+from tests.harness import Harness, texts_of
+from tests.test_registration import make_invite
+
+PEOPLE = [
+    (100, "Điểu Hùng", "reporter", "X1-T1"),
+    (101, "Lê Sóc", "reporter", "X2-A1"),
+    (102, "Thạch Sa", "reporter", "X1-T2"),
+    (200, "Cán Bộ Xã Một", "officer", "X1"),
+    (300, "Trần Thị Ban", "officer", "P"),
+]
+
+
+def burst(code: str) -> list[tuple[int, str]]:
+    return [
+        (100, "Đồng bào Khmer ở sóc tổ chức lễ Chôl Chnăm Thmây tại chùa, an toàn"),
+        (101, "khoang 30 ho dan keo den UBND xa doi tien den bu, dong nguoi"),  # urgent: alerts go up
+        (102, "cảm ơn ban nhiều"),
+        (900, "xin chào"),  # not registered
+        (901, f"/start {code}"),  # registers with an invite
+        (103, "hạn nộp báo cáo là ngày nào?"),
+        (300, "/xem"),  # the province officer lists what was filed just before, in the same batch
+    ]
+
+
+async def _setup(h: Harness) -> str:
+    for user_id, name, role, unit in PEOPLE:
+        await h.add_person(user_id, name, role, unit)
+    await h.add_person(103, "Y Blang", "reporter", "X2-A1")
+    return await make_invite(h)
+
+
+def _by_chat(replies: list[dict[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in replies:
+        out.setdefault(r["chat_id"], []).append(r["text"])
+    return out
+
+
+async def _run(db_url: str, batched: bool) -> tuple[list[dict[str, Any]], list[tuple[int, str, bool]], str]:
+    """Send the burst one message at a time or as one batch; return replies, reports and the invite code."""
+    h = Harness(db_url)
+    await h.setup()
+    try:
+        code = await _setup(h)
+        if batched:
+            replies = await h.send_batch(burst(code))
+        else:
+            replies = []
+            for user_id, text in burst(code):
+                replies += await h.send(user_id, text)
+        async with h.uow() as uow:
+            reports = [(r.id, r.text, r.urgent) for r in (await uow.session.execute(select(Report).order_by(Report.id))).scalars()]
+        return replies, reports, code
+    finally:
+        await h.close()
+
+
+async def test_a_burst_handled_as_one_batch_answers_exactly_as_one_at_a_time(db_url: str, second_db_url: str) -> None:
+    sequential, expected_reports, code1 = await _run(db_url, batched=False)
+    batched, got_reports, code2 = await _run(second_db_url, batched=True)
+
+    assert got_reports == expected_reports and len(got_reports) == 4  # two reports, two drafts
+    # Invite codes are random; apart from them, every chat got the same answers in the same order.
+    assert _by_chat([{**r, "text": r["text"].replace(code2, code1)} for r in batched]) == _by_chat(sequential)
+    answers = _by_chat(batched)
+    assert "Đã nhận báo cáo" in answers["100"][0] and "Đã nhận báo cáo" in answers["101"][0]
+    assert "Có lưu thành báo cáo" in answers["102"][0] and "14/03/2026" in answers["103"][0]
+    assert "200" not in answers  # the commune officer of another commune gets no alert
+    alert, listing = answers["300"]  # the province officer: the alert, then /xem
+    assert "#2" in alert and "Đã nắm" in str(batched)
+    assert "den bu" in listing  # /xem, handled last, lists the report filed in the same batch
+
+
+async def test_one_failing_update_does_not_hold_back_the_others(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _setup(harness)
+    real_dispatch = bot.pipeline.dispatch
+
+    async def flaky(ctx: Any) -> Any:
+        if ctx.msg.text == "BOOM":
+            raise RuntimeError("handler bug")
+        return await real_dispatch(ctx)
+
+    monkeypatch.setattr(bot.pipeline, "dispatch", flaky)
+    replies = await harness.send_batch([(100, "Giá phân bón tăng cao, bà con lo lắng"), (101, "BOOM"),
+                                        (102, "Chùa Khmer tổ chức lễ, an toàn")])
+    answers = _by_chat(replies)
+    assert set(answers) == {"100", "102"} and all("Đã nhận báo cáo" in t[0] for t in answers.values())
+    async with harness.uow() as uow:
+        items = (await uow.session.execute(select(InboxItem).order_by(InboxItem.id))).scalars().all()
+        assert [(i.status, i.attempts) for i in items] == [("done", 0), ("new", 1), ("done", 0)]
+        assert items[1].error == "RuntimeError" and items[1].payload is not None  # kept for a retry
+    monkeypatch.setattr(bot.pipeline, "dispatch", real_dispatch)
+    assert await harness.pipeline.retry_unhandled() == 1
+    assert "Có lưu thành báo cáo" in texts_of(await harness.new_replies())  # BOOM has no topic: asked to file it
+
+
+async def test_inbound_keeps_each_chats_order_and_drops_repeats(harness: Harness) -> None:
+    await _setup(harness)
+    inbound = Inbound("telegram", harness.pipeline, max_batch=50)
+    updates = []
+    for n, (user_id, text) in enumerate([(100, "Bà con phản ánh giá điện tăng"), (101, "Giáo xứ tổ chức lễ, an toàn"),
+                                         (100, "/cuatoi"), (102, "dong bao Khmer to chuc le"), (100, "/cuatoi")]):
+        msg, payload = harness._message(user_id, text, "telegram", {"update_key": f"u{n if n < 4 else 2}"})
+        updates.append((msg.update_key, msg.chat_id, payload))
+    assert await inbound.accept_many(updates) == [True, True, True, True, False]  # the last repeats u2
+    assert await inbound.accept(*updates[0]) is False  # stored before: a redelivery
+    await inbound.close()
+    answers = _by_chat(await harness.new_replies())
+    # Chat 100 sent a report, then /cuatoi: the list, handled in a later batch, shows the report.
+    assert len(answers["100"]) == 2 and "Đã nhận báo cáo" in answers["100"][0] and "giá điện" in answers["100"][1]
+    assert len(answers["101"]) == 1 and len(answers["102"]) == 1
+
+
+async def test_updates_arriving_together_are_stored_together(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _setup(harness)
+    writes: list[int] = []
+    real = harness.pipeline.ingest_many
+
+    async def counting(channel: str, updates: Any) -> Any:
+        writes.append(len(updates))
+        await asyncio.sleep(0.05)  # a slow disk: more updates arrive meanwhile
+        return await real(channel, updates)
+
+    monkeypatch.setattr(harness.pipeline, "ingest_many", counting)
+    inbound = Inbound("telegram", harness.pipeline)
+    messages = [harness._message(100 + n % 3, f"Bà con phản ánh giá điện tăng lần {n}", "telegram", {}) for n in range(30)]
+    results = await asyncio.gather(*(inbound.accept(m.update_key, m.chat_id, p) for m, p in messages))
+    await inbound.close()
+    assert all(results) and sum(writes) == 30 and len(writes) <= 3
+    assert len(await harness.new_replies()) == 30
