@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ def _server_process(conn: Any) -> None:
                         break
                     await asyncio.sleep(0.05)
                 conn.send(got)
+            elif cmd == "cpu":
+                conn.send(time.process_time())
             elif cmd == "fetched":
                 # For the bare dispatcher: when each update left the server in a getUpdates answer.
                 conn.send(len(server.calls_to("getUpdates")))
@@ -74,13 +77,24 @@ def _server_process(conn: Any) -> None:
     asyncio.run(main())
 
 
-def _stats(sent: dict[int, float], got: dict[int, float]) -> tuple[float, float, float, int]:
+@dataclass
+class Run:
+    rate: float  # receipts per second, first injection to last receipt
+    p50: float
+    p99: float
+    done: int
+    bot_cpu: float  # CPU seconds per report in the bot's process
+    server_cpu: float  # CPU seconds per report in the fake server's process
+
+
+def _stats(sent: dict[int, float], got: dict[int, float], bot_cpu: float, server_cpu: float) -> Run:
     lat = sorted(got[u] - sent[u] for u in got if u in sent)
     if not lat:
-        return 0.0, 0.0, 0.0, 0
+        return Run(0.0, 0.0, 0.0, 0, 0.0, 0.0)
     span = max(got.values()) - min(sent.values())
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-    return len(lat) / span, statistics.median(lat), p99, len(lat)
+    n = len(lat)
+    return Run(n / span, statistics.median(lat), p99, n, bot_cpu / n, server_cpu / n)
 
 
 async def _seed(db_url: str, first_user: int, count: int) -> None:
@@ -104,7 +118,7 @@ async def _seed(db_url: str, first_user: int, count: int) -> None:
     await engine.dispose()
 
 
-async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> tuple[float, float, float, int]:
+async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> Run:
     from bot.app import App
     from bot.settings import Settings
 
@@ -118,12 +132,18 @@ async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> tuple[flo
         app.attach_telegram("123456:TEST", base_url)
         await app.start(webhook=False, scheduler=False)
         loop = asyncio.get_running_loop()
+        conn.send(("cpu", None))
+        server_cpu = await loop.run_in_executor(None, conn.recv)
+        bot_cpu = time.process_time()
         conn.send(("queue", (first_user, n, pace)))
         sent = await loop.run_in_executor(None, conn.recv)
         conn.send(("replies", (first_user, n, "Đã nhận báo cáo", 300)))
         got = await loop.run_in_executor(None, conn.recv)
+        bot_cpu = time.process_time() - bot_cpu
+        conn.send(("cpu", None))
+        server_cpu = await loop.run_in_executor(None, conn.recv) - server_cpu
         await app.stop()
-    return _stats(sent, got)
+    return _stats(sent, got, bot_cpu, server_cpu)
 
 
 async def bench_bare(conn: Any, base_url: str, n: int) -> float:
@@ -163,18 +183,22 @@ async def main() -> None:
     proc = mp.Process(target=_server_process, args=(child,), daemon=True)
     proc.start()
     base_url = parent.recv()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {load} (other work lowers the figures)")
     print(f"fake Bot API in a separate process at {base_url}; SQLite database; {n} reports")
     bare = await bench_bare(parent, base_url, n)
     print(f"bare aiogram dispatcher, no-op handler:   {bare:8.0f} updates/s")
-    rate, p50, p99, done = await bench_full(parent, base_url, n, pace=0)
-    print(f"full path, burst of {n}:                {rate:8.0f} reports/s  (p50 {p50 * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms; {done}/{n} receipts)")
-    paced = max(50.0, round(rate * 0.5, -1))
+    burst = await bench_full(parent, base_url, n, pace=0)
+    print(f"full path, burst of {n}:                {burst.rate:8.0f} reports/s  (p50 {burst.p50 * 1000:.0f} ms, "
+          f"p99 {burst.p99 * 1000:.0f} ms; {burst.done}/{n} receipts)")
+    print(f"  CPU per report: bot process {burst.bot_cpu * 1e6:.0f} µs, fake server {burst.server_cpu * 1e6:.0f} µs "
+          f"(one core each at most: {1 / max(burst.bot_cpu, 1e-9):.0f} reports/s if the bot had a core to itself)")
+    paced = max(50.0, round(burst.rate * 0.5, -1))
     m = min(n, int(paced * 5))
-    rate2, p50b, p99b, done2 = await bench_full(parent, base_url, m, pace=paced)
-    print(f"full path, paced at {paced:.0f}/s ({m} reports):  {rate2:8.0f} reports/s  (p50 {p50b * 1000:.0f} ms, "
-          f"p99 {p99b * 1000:.0f} ms; {done2}/{m} receipts)")
+    calm = await bench_full(parent, base_url, m, pace=paced)
+    print(f"full path, paced at {paced:.0f}/s ({m} reports):  {calm.rate:8.0f} reports/s  (p50 {calm.p50 * 1000:.0f} ms, "
+          f"p99 {calm.p99 * 1000:.0f} ms; {calm.done}/{m} receipts)")
     parent.send(("stop", None))
     parent.recv()
     proc.join(5)

@@ -135,8 +135,10 @@ class Pipeline:
             mine = [m for m in msgs if m.channel == channel]
             people = await uow.people.prefetch_accounts(channel, [m.external_user_id for m in mine])
             # Ordinary messages of registered people are the common case: reports.
-            plain = [m for m in mine if not m.command and m.payload is None and not m.edited and m.chat_type == "private"]
-            if not plain or not people:
+            known = {ident.external_user_id for ident, _ in uow.people.accounts(channel)}
+            plain = [m for m in mine if m.external_user_id in known and not m.command and m.payload is None
+                     and not m.edited and m.chat_type == "private"]
+            if not plain:
                 continue
             person_ids = [p.id for p in people]
             await uow.states.prefetch(person_ids)

@@ -48,7 +48,7 @@ from bot.channels import ChannelAdapter
 from bot.clock import Clock
 from bot.errors import ChannelBlocked, ChannelError, ChannelRateLimited, ChannelRejected
 from handlers.types import BUTTONLESS
-from storage.models import OutboxItem
+from storage.repos.outbox import ClaimedRow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ STALE_AFTER = timedelta(minutes=2)
 HEARTBEAT = 30.0  # seconds between claim-time refreshes of held rows
 HOLD_LIMIT = 10.0  # on a longer 429 pause, buffered rows go back to the database
 MAX_BATCH_WRITE = 500
+COALESCE = 0.002  # seconds the writer waits for outcomes of calls about to finish
 
 
 class RateLimiter:
@@ -150,7 +151,7 @@ class Outcome:
 Listener = Callable[[list[Outcome]], Any]
 
 
-def _outcome(row: OutboxItem, channel: str, status: str, *, message_id: str | None = None, error: str | None = None,
+def _outcome(row: ClaimedRow, channel: str, status: str, *, message_id: str | None = None, error: str | None = None,
              not_before: datetime | None = None, blocked: bool = False) -> Outcome:
     return Outcome(row.id, status, message_id=message_id, error=error[:300] if error else None, not_before=not_before,
                    identity_id=row.identity_id, blocked=blocked, kind=row.kind, dedupe_key=row.dedupe_key,
@@ -163,10 +164,10 @@ class _Lane:
 
     name: str
     slots: asyncio.Semaphore
-    ready: list[tuple[int, int, OutboxItem]] = field(default_factory=list)
-    waiting: list[tuple[float, int, OutboxItem]] = field(default_factory=list)
+    ready: list[tuple[int, int, ClaimedRow]] = field(default_factory=list)
+    waiting: list[tuple[float, int, ClaimedRow]] = field(default_factory=list)
     last_to_chat: dict[str, float] = field(default_factory=dict)
-    inflight: dict[int, OutboxItem] = field(default_factory=dict)
+    inflight: dict[int, ClaimedRow] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     more: bool = True  # the last claim came back full: the database may hold more due rows
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -176,7 +177,7 @@ class _Lane:
     def held_ids(self) -> list[int]:
         return [r.id for *_, r in self.ready] + [r.id for *_, r in self.waiting] + list(self.inflight)
 
-    def push(self, row: OutboxItem) -> None:
+    def push(self, row: ClaimedRow) -> None:
         heapq.heappush(self.ready, (row.priority, row.id, row))
 
     def buffered(self) -> int:
@@ -396,7 +397,7 @@ class Sender:
         lane.push(row)
         return True
 
-    def _pop_ready(self, lane: _Lane) -> OutboxItem | None:
+    def _pop_ready(self, lane: _Lane) -> ClaimedRow | None:
         """Return the most urgent row that may go now; bulk rows wait for their chat's turn."""
         now = time.monotonic()
         while lane.waiting and lane.waiting[0][0] <= now:
@@ -416,7 +417,7 @@ class Sender:
 
     # ------------------------------------------------------------------ one row
 
-    async def _deliver(self, lane: _Lane, row: OutboxItem, granted: float) -> None:
+    async def _deliver(self, lane: _Lane, row: ClaimedRow, granted: float) -> None:
         try:
             outcome = await self._send_one(lane.name, row, granted)
             if outcome is None:  # rate limited: back in memory, sent after the pause
@@ -430,7 +431,7 @@ class Sender:
             lane.slots.release()
             lane.changed.set()
 
-    async def _send_one(self, name: str, row: OutboxItem, granted: float) -> Outcome | None:
+    async def _send_one(self, name: str, row: ClaimedRow, granted: float) -> Outcome | None:
         adapter, limiter = self.channels[name], self.limiters[name]
         limiter.started(granted)
         try:
@@ -450,13 +451,13 @@ class Sender:
             log.exception("adapter %s failed on outbox row %s", name, row.id)
             return self._retry_or_fail(row, name, f"error: {type(exc).__name__}")
 
-    def _retry_or_fail(self, row: OutboxItem, name: str, error: str) -> Outcome:
+    def _retry_or_fail(self, row: ClaimedRow, name: str, error: str) -> Outcome:
         if row.attempts + 1 >= self.max_attempts:
             return _outcome(row, name, "failed", error=error)
         delay = self.backoff_base ** (row.attempts + 1) * (0.5 + random.random())
         return _outcome(row, name, "retry", error=error, not_before=self.clock.now() + timedelta(seconds=delay))
 
-    async def _after_429(self, lane: _Lane, row: OutboxItem) -> None:
+    async def _after_429(self, lane: _Lane, row: ClaimedRow) -> None:
         pause = self.limiters[lane.name].paused_for()
         lane.push(row)
         if pause > HOLD_LIMIT:
@@ -492,7 +493,7 @@ class Sender:
 
     # ------------------------------------------------------------------ outcomes
 
-    async def _record(self, outcome: Outcome, row: OutboxItem) -> None:
+    async def _record(self, outcome: Outcome, row: ClaimedRow) -> None:
         """Queue an outcome for the writer and wait until it is committed (the row stays in flight)."""
         now = self.clock.now()
         values: dict[str, Any] = {"id": row.id, "error": outcome.error, "message_id": outcome.message_id,
@@ -529,6 +530,10 @@ class Sender:
         while True:
             await self._writer_wake.wait()
             self._writer_wake.clear()
+            if self._in_call() > 0:
+                # Calls still under way finish within moments: one commit for their outcomes too
+                # costs less than one each. Their slots stay held meanwhile, so the window is unchanged.
+                await asyncio.sleep(COALESCE)
             while self._pending_outcomes:
                 group = self._pending_outcomes[:MAX_BATCH_WRITE]
                 try:
@@ -542,6 +547,10 @@ class Sender:
                     if not future.done():
                         future.set_result(None)
                 await self._notify([o for o, _, _ in group])
+
+    def _in_call(self) -> int:
+        """Return how many deliveries are waiting on the platform (not yet on the writer)."""
+        return sum(len(lane.inflight) for lane in self._lanes.values()) - len(self._pending_outcomes)
 
     async def _write(self, group: list[tuple[Outcome, dict[str, Any], asyncio.Future[None]]]) -> None:
         now = self.clock.now()

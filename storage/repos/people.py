@@ -41,6 +41,10 @@ class PersonRepo:
             self._accounts[channel, ident.external_user_id] = (ident, person)
         return [person for _, person in self._accounts.values()]
 
+    def accounts(self, channel: str) -> list[tuple[Identity, Person]]:
+        """Return the accounts of a channel looked up ahead so far."""
+        return [pair for (ch, _), pair in self._accounts.items() if ch == channel]
+
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
