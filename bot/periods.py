@@ -166,6 +166,7 @@ class Calendar:
         self.cutoff_day = cutoff_day
         self.deadline_day = deadline_day
         self.schedule = schedule or ScheduleConfig()
+        self._last: Period | None = None  # the period found last: every report of a quarter asks for it
         # June and September end on the 30th, so calendar-quarter deadlines are never earlier.
         earliest_due = deadline_day or cutoff_day or MAX_DAY
         if self.schedule.reminder_day > earliest_due:
@@ -203,6 +204,13 @@ class Calendar:
     def period_containing(self, moment: datetime) -> Period:
         """Return the period whose quarter window contains moment."""
         _require_aware(moment)
+        last = self._last
+        if last is not None and last.start <= moment < last.end:
+            return last
+        self._last = found = self._period_containing(moment)
+        return found
+
+    def _period_containing(self, moment: datetime) -> Period:
         local = moment.astimezone(self.tz)
         guess = self.period_of(local.year, (local.month - 1) // 3 + 1)
         # The cut-off rule shifts windows by under a month, so one step either way suffices.

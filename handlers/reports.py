@@ -20,21 +20,31 @@ TOPIC_CODES = {"d": "dan_toc", "t": "ton_giao", "n": "nhan_dan"}
 CODE_OF = {v: k for k, v in TOPIC_CODES.items()}
 
 
+def tag_fields(result: TagResult, meta_before: dict[str, Any] | None = None, *, keep_manual: bool = False) -> dict[str, Any]:
+    """Return the report columns for a tagging result: the labels and ``tag_meta`` with the cues.
+
+    With ``keep_manual``, labels set by the reporter or an officer (in ``meta_before``) stay.
+    """
+    meta: dict[str, Any] = dict(meta_before or {})
+    fields: dict[str, Any] = {}
+    for label in (*TOPIC_COLUMNS, "urgent"):
+        if keep_manual and meta.get(label, {}).get("source") in ("reporter", "officer"):
+            continue
+        found = label in result.topics if label != "urgent" else result.urgent
+        cues = [c for c in result.cues if c.label == label]
+        source = "hashtag" if any(c.term.startswith("#") for c in cues) else "auto"
+        fields[label] = found
+        meta[label] = {"source": source, "cues": [c.matched for c in cues]} if found else {"source": "auto", "cues": []}
+    fields["tag_meta"] = meta
+    return fields
+
+
 def tag_report(ctx: Ctx, report: Report, *, keep_manual: bool, result: TagResult | None = None) -> list[str]:
     """Tag the report text (``result``: its tags, when known); manual corrections survive when
     ``keep_manual``. Return the reasons."""
     result = result or ctx.services.tagger.tag(report.text)
-    meta: dict[str, Any] = dict(report.tag_meta or {})
-    for label in (*TOPIC_COLUMNS, "urgent"):
-        manual = meta.get(label, {}).get("source") in ("reporter", "officer")
-        if keep_manual and manual:
-            continue
-        found = label in result.topics if label != "urgent" else result.urgent
-        cues = [c.matched for c in result.cues if c.label == label]
-        source = "hashtag" if any(c.term.startswith("#") for c in result.cues if c.label == label) else "auto"
-        setattr(report, label, found)
-        meta[label] = {"source": source, "cues": cues} if found else {"source": "auto", "cues": []}
-    report.tag_meta = meta
+    for name, value in tag_fields(result, report.tag_meta, keep_manual=keep_manual).items():
+        setattr(report, name, value)
     return list(result.reasons)
 
 
@@ -80,7 +90,8 @@ async def _period_key(ctx: Ctx) -> str:
     return calendar.period_containing(ctx.now).key if calendar else ""
 
 
-async def _new_report(ctx: Ctx, text: str, state: str) -> Report:
+async def _new_report(ctx: Ctx, text: str, state: str, tags: TagResult | None = None) -> Report:
+    """Add a report of the sender's unit; ``tags``: its tagging result, when known."""
     assert ctx.person is not None and ctx.person.unit_id is not None
     msg = ctx.msg
     report = Report(
@@ -89,7 +100,7 @@ async def _new_report(ctx: Ctx, text: str, state: str) -> Report:
         attachments=[{"kind": a.kind, "file_id": a.file_id, "url": a.url} for a in msg.attachments],
         location={"lat": msg.location.latitude, "lon": msg.location.longitude} if msg.location else None,
         created_at=ctx.now, updated_at=ctx.now, period_key=await _period_key(ctx), state=state,
-        tag_meta={},
+        **(tag_fields(tags) if tags is not None else {"tag_meta": {}}),
     )
     return await ctx.uow.reports.add(report)
 
@@ -135,8 +146,7 @@ async def _file_text(ctx: Ctx, text: str) -> Result:
     result = ctx.services.tagger.tag(text)
     if result.kind != "report":
         return await _ask_to_file(ctx, text, result)
-    report = await _new_report(ctx, text, "filed")
-    tag_report(ctx, report, keep_manual=False, result=result)
+    report = await _new_report(ctx, text, "filed", result)
     replies = [await receipt_reply(ctx, report)]
     if report.urgent:
         replies += await alert_replies(ctx, report)
@@ -161,8 +171,7 @@ async def _append(ctx: Ctx, report: Report, text: str) -> Result:
 
 
 async def _ask_to_file(ctx: Ctx, text: str, result: TagResult) -> Result:
-    report = await _new_report(ctx, text, "draft")
-    tag_report(ctx, report, keep_manual=False, result=result)
+    report = await _new_report(ctx, text, "draft", result)
     answer = _answer(ctx, result.intent)
     return Result([Reply(texts.ask_to_file(answer), buttons=receipt_buttons(report))])
 
