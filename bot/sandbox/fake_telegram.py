@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import mimetypes
+import re
 import struct
 import time
 import zlib
@@ -52,6 +53,9 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 UPLOAD_LIMITS = {"photo": 10 * 1024 * 1024, "document": 50 * 1024 * 1024}
+# Telegram answers in UTF-8 rather than \u escapes; one encoder, as json.dumps with options builds one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+ATTACH_RE = re.compile(r"attach://([^\"'\s,}\]]+)")
 
 
 class ApiError(Exception):
@@ -105,6 +109,7 @@ class Call:
     invalid: bool = False
     files: dict[str, StoredFile] = field(default_factory=dict)
     result: Any = None
+    content_type: str = ""  # how the parameters came: application/json, multipart/form-data... ("" for none)
 
 
 @dataclass
@@ -278,7 +283,8 @@ class FakeTelegramServer:
         self._waiting_polls = 0
         self._inflight = 0
         self._last_activity = 0.0
-        self._event = asyncio.Event()
+        self._event = asyncio.Event()  # any change: calls, messages, updates
+        self._updates_event = asyncio.Event()  # what long polls and webhook delivery wait for
         self._closing = False
         self._client: aiohttp.ClientSession | None = None
         self._delivery_task: asyncio.Task[None] | None = None
@@ -342,7 +348,7 @@ class FakeTelegramServer:
     async def stop(self) -> None:
         """Wake the long polls, stop webhook delivery and close the server."""
         self._closing = True
-        self._bump()
+        self._bump(updates=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -368,7 +374,7 @@ class FakeTelegramServer:
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self._closing = True
-        self._bump()
+        self._bump(updates=True)
 
     async def _on_cleanup(self, app: web.Application) -> None:
         if self._delivery_task is not None:
@@ -398,10 +404,14 @@ class FakeTelegramServer:
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
+            if request.body_exists:
+                call.content_type = request.content_type
             call.params, uploads = await _read_params(request)
             result = await self._execute(call, uploads)
         except ApiError as error:
             call.ok, call.error, call.status, call.invalid = False, error.description, error.status, error.invalid
+            if error.invalid and not call.problems:  # rejected before validation (an unreadable body)
+                call.problems = [error.description.removeprefix("Bad Request: ")]
             return web.json_response(error.body(), status=error.status)
         except Exception as exc:  # a bug in the fake must show up as a failed call, not as a silent success
             log.exception("the fake Telegram server failed on %s", call.method)
@@ -411,7 +421,7 @@ class FakeTelegramServer:
             call.result = [u.get("update_id") for u in _loads_list(result)]
             return web.Response(text=f'{{"ok":true,"result":{result}}}', content_type="application/json")
         call.result = result
-        return web.json_response({"ok": True, "result": result})
+        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -429,11 +439,12 @@ class FakeTelegramServer:
         if canonical is None:
             call.problems = [f"unknown method {call.method!r}"]
             raise ApiError(404, "Not Found", invalid=True)
+        values = self.spec.decode(canonical, call.params)
         if self.validate:
-            call.problems = self.spec.validate(canonical, call.params, allow_deprecated=self.allow_deprecated)
+            call.problems = self.spec.validate_decoded(canonical, values, allow_deprecated=self.allow_deprecated)
             call.warnings = [f"deprecated parameter {name!r}, use {new!r}"
-                             for name, new in self.spec.deprecated(canonical, call.params).items()]
-        call.params = self.spec.decode(canonical, call.params)
+                             for name, new in self.spec.deprecated(canonical, values).items()]
+        call.params = values
         if call.problems:
             raise ApiError(400, f"Bad Request: {call.problems[0]}", invalid=True)
         key = canonical.lower()
@@ -610,12 +621,18 @@ class FakeTelegramServer:
         return any(p.update_id > self._fetched_up_to for p in self._pending) or (
             self.webhook is not None and bool(self._pending))
 
-    def _bump(self) -> None:
+    def _bump(self, *, updates: bool = False) -> None:
+        """Wake the waiters for any change; ``updates`` also wakes long polls and webhook delivery."""
         self._event.set()
         self._event = asyncio.Event()
+        if updates:
+            # Only on changes to what getUpdates answers (updates, pollers, webhook, closing): waking
+            # every waiting poll on every sendMessage cost more than the sendMessage itself.
+            self._updates_event.set()
+            self._updates_event = asyncio.Event()
 
-    async def _wait_change(self, seconds: float) -> None:
-        event = self._event
+    async def _wait_change(self, seconds: float, *, updates: bool = False) -> None:
+        event = self._updates_event if updates else self._event
         try:
             await asyncio.wait_for(event.wait(), timeout=max(seconds, 0))
         except TimeoutError:
@@ -627,7 +644,7 @@ class FakeTelegramServer:
         update: dict[str, Any] = {"update_id": next(self._update_ids), kind: payload}
         self._pending.append(_Pending(update["update_id"], kind, json.dumps(update, ensure_ascii=False)))
         self.updates.append(update)
-        self._bump()
+        self._bump(updates=True)
         return update
 
     def inject_update(self, raw: dict[str, Any] | str) -> dict[str, Any]:
@@ -636,7 +653,7 @@ class FakeTelegramServer:
         if data is None:
             update_id = next(self._update_ids)
             self._pending.append(_Pending(update_id, "raw", str(raw), once=True))
-            self._bump()
+            self._bump(updates=True)
             return {"update_id": update_id, "raw": raw}
         update = dict(data)
         if "update_id" not in update:
@@ -646,7 +663,7 @@ class FakeTelegramServer:
         kind = next((k for k in update if k != "update_id"), "unknown")
         self._pending.append(_Pending(int(update["update_id"]), kind, json.dumps(update, ensure_ascii=False)))
         self.updates.append(update)
-        self._bump()
+        self._bump(updates=True)
         return update
 
     def _allowed(self, kind: str) -> bool:
@@ -679,7 +696,7 @@ class FakeTelegramServer:
         limit = min(max(int(p.get("limit") or 100), 1), 100)
         self._poll_generation += 1
         generation = self._poll_generation
-        self._bump()  # an older poll still waiting must now end with 409 Conflict
+        self._bump(updates=True)  # an older poll still waiting must now end with 409 Conflict
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(int(p.get("timeout") or 0), 0), self.max_poll_timeout)
         self._waiting_polls += 1
@@ -690,7 +707,7 @@ class FakeTelegramServer:
                 batch = self._deliverable()[:limit]
                 if batch or self._closing or loop.time() >= deadline:
                     return self._take_batch(batch)
-                await self._wait_change(deadline - loop.time())
+                await self._wait_change(deadline - loop.time(), updates=True)
         finally:
             self._waiting_polls -= 1
 
@@ -714,14 +731,14 @@ class FakeTelegramServer:
         if p.get("drop_pending_updates"):
             self._pending.clear()
         self._poll_generation += 1  # a waiting getUpdates ends with a conflict
-        self._bump()
+        self._bump(updates=True)
         return True
 
     async def _api_deletewebhook(self, p: dict[str, Any], files: dict[str, StoredFile]) -> bool:
         self.webhook = None
         if p.get("drop_pending_updates"):
             self._pending.clear()
-        self._bump()
+        self._bump(updates=True)
         return True
 
     async def _api_getwebhookinfo(self, p: dict[str, Any], files: dict[str, StoredFile]) -> dict[str, Any]:
@@ -741,7 +758,7 @@ class FakeTelegramServer:
             hook = self.webhook
             batch = self._deliverable() if hook is not None else []
             if hook is None or not batch:
-                await self._wait_change(1.0)
+                await self._wait_change(1.0, updates=True)
                 continue
             pending = batch[0]
             delivered = await self._post_update(hook, pending)
@@ -1157,16 +1174,19 @@ class FakeTelegramServer:
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes, str]]]:
     """Merge query string, JSON, urlencoded and multipart parameters; collect uploaded file parts."""
-    params: dict[str, Any] = dict(request.query)
+    params: dict[str, Any] = dict(request.query) if request.query_string else {}
     uploads: dict[str, tuple[str, bytes, str]] = {}
     if request.method == "POST" and request.body_exists:
         if request.content_type == "application/json":
+            # The real Bot API logs an unparsable JSON body and carries on with the parameters it read
+            # before the error, so such a call usually fails for a missing parameter. A client that
+            # sends one is broken; say so, and count the call as invalid.
             try:
-                body = await request.json()
+                body = json.loads(await request.read())
             except ValueError as exc:
-                raise ApiError(400, "Bad Request: can't parse JSON encoded request") from exc
+                raise ApiError(400, f"Bad Request: can't parse JSON encoded request: {exc}", invalid=True) from exc
             if not isinstance(body, dict):
-                raise ApiError(400, "Bad Request: JSON body must be an object")
+                raise ApiError(400, "Bad Request: JSON object expected", invalid=True)
             params.update(body)
         else:
             for name, value in (await request.post()).items():
@@ -1174,11 +1194,13 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
                     uploads[name] = (value.filename, value.file.read(), value.content_type)
                 else:
                     params[name] = value
-    # A file part sent under the parameter's own name (not via attach://) is an upload for it.
-    referenced = {v.removeprefix("attach://") for v in params.values() if isinstance(v, str) and v.startswith("attach://")}
-    for name in uploads:
-        if name not in referenced:
-            params.setdefault(name, f"attach://{name}")
+    if uploads:
+        # A file part sent under the parameter's own name (not via attach://, which may also appear
+        # inside a JSON parameter such as sendMediaGroup's media) is an upload for that parameter.
+        referenced = {name for v in params.values() if isinstance(v, str) for name in ATTACH_RE.findall(v)}
+        for name in uploads:
+            if name not in referenced:
+                params.setdefault(name, f"attach://{name}")
     return params, uploads
 
 

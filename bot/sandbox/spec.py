@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,6 +31,13 @@ DEPRECATED_PARAMS = {
     "allow_sending_without_reply": "reply_parameters",
     "disable_web_page_preview": "link_preview_options",
 }
+# Their types in the Bot API versions that had them, so that they decode like any other parameter.
+DEPRECATED_TYPES = {
+    "reply_to_message_id": ("Integer",),
+    "allow_sending_without_reply": ("Boolean",),
+    "disable_web_page_preview": ("Boolean",),
+}
+WIRE_TEXT_TYPES = {"String", "InputFile"}  # parameters whose wire text is the value itself
 
 # Tags Telegram's HTML parse mode accepts; anything else is a 400 "can't parse entities".
 HTML_TAGS = {
@@ -46,6 +53,15 @@ class Field:
     name: str
     types: tuple[str, ...]
     required: bool
+    text_only: bool = field(init=False, repr=False, compare=False)  # the wire text is the value
+    has_string: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text_only", set(self.types) <= WIRE_TEXT_TYPES)
+        object.__setattr__(self, "has_string", "String" in self.types)
+
+
+Predicate = Callable[[Any], bool]
 
 
 class BotApiSpec:
@@ -56,6 +72,10 @@ class BotApiSpec:
         self._methods = {name.lower(): (name, _fields(m)) for name, m in data["methods"].items()}
         self._types = {name: (_fields(t) if "fields" in t else None) for name, t in data["types"].items()}
         self._subtypes = {name: list(t.get("subtypes", [])) for name, t in data["types"].items()}
+        self._deprecated_fields = {name: Field(name, types, False) for name, types in DEPRECATED_TYPES.items()}
+        self._predicates: dict[str, Predicate] = {}
+        self._unions: dict[tuple[str, ...], Predicate] = {}
+        self._required = {key: tuple(f for f in fields.values() if f.required) for key, (_, fields) in self._methods.items()}
 
     def method_name(self, method: str) -> str | None:
         """Return the canonical camelCase name of a method, or None when the spec has no such method."""
@@ -68,20 +88,34 @@ class BotApiSpec:
         return found[1] if found else {}
 
     def decode(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Turn wire strings into values: ``"1"`` → 1, ``"true"`` → True, JSON text → objects."""
-        fields = self.method_fields(method)
-        return {name: self._decode_value(fields.get(name), value) for name, value in params.items()}
+        """Turn wire strings into values: ``"1"`` → 1, ``"true"`` → True, JSON text → objects.
 
-    def _decode_value(self, field: Field | None, value: Any) -> Any:
-        if not isinstance(value, str) or field is None or set(field.types) <= {"String", "InputFile"}:
-            return value
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return value
-        # chat_id "12" must become 12, but a String-typed file_id "123" must stay a string.
-        fits = any(not self.check(t, decoded, field.name) for t in field.types)
-        return decoded if fits or "String" not in field.types else value
+        Values that are not strings come from a JSON body, whose top-level values the Bot API reads as
+        their JSON text, as if each were a form field: ``"text": 5`` is the text "5", ``"chat_id": 5``
+        is 5 whether or not it is quoted, and ``reply_markup`` may be an object or a string of JSON.
+        """
+        fields = self.method_fields(method)
+        decoded = {}
+        for name, value in params.items():
+            found = fields.get(name)
+            if found is None and name in DEPRECATED_PARAMS:
+                found = self._deprecated_fields[name]
+            decoded[name] = value if found is None else self._decode_value(found, value)
+        return decoded
+
+    def _decode_value(self, field: Field, value: Any) -> Any:
+        if isinstance(value, str):
+            if field.text_only:
+                return value
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                return value
+            # chat_id "12" must become 12, but a String-typed file_id "123" must stay a string.
+            return decoded if not field.has_string or self.fits_any(field.types, decoded) else value
+        if field.text_only or (field.has_string and not self.fits_any(field.types, value)):
+            return json.dumps(value, ensure_ascii=False)
+        return value
 
     def deprecated(self, method: str, params: Mapping[str, Any]) -> dict[str, str]:
         """Return the deprecated parameters of a call that Telegram still accepts, with their replacement."""
@@ -89,28 +123,121 @@ class BotApiSpec:
         return {name: DEPRECATED_PARAMS[name] for name in params
                 if name in DEPRECATED_PARAMS and name not in fields and DEPRECATED_PARAMS[name] in fields}
 
-    def check(self, type_name: str, value: Any, where: str) -> list[str]:
-        """Return the problems of ``value`` against one spec type string (empty when it fits)."""
+    def fits(self, type_name: str, value: Any) -> bool:
+        """Return whether ``value`` fits one spec type string: ``not check(...)``, without the messages."""
+        predicate = self._predicates.get(type_name)
+        return (predicate or self._compile(type_name))(value)
+
+    def fits_any(self, types: tuple[str, ...] | list[str], value: Any) -> bool:
+        """Return whether ``value`` fits one of ``types``."""
+        key = tuple(types)
+        predicate = self._unions.get(key)
+        if predicate is None:
+            options = [self._predicates.get(t) or self._compile(t) for t in key]
+            predicate = self._unions[key] = options[0] if len(options) == 1 else _any_of(options)
+        return predicate(value)
+
+    def check(self, type_name: str, value: Any, where: str, *, fast: bool = True) -> list[str]:
+        """Return the problems of ``value`` against one spec type string (empty when it fits).
+
+        ``fast`` answers a value that fits from the compiled predicates; ``fast=False`` walks the
+        value the long way (the reference the predicates are tested against).
+        """
+        if fast and self.fits(type_name, value):
+            return []
         if type_name.startswith("Array of "):
             if not isinstance(value, list):
                 return [f"{where}: expected {type_name}"]
             inner = type_name.removeprefix("Array of ")
-            return [p for i, item in enumerate(value) for p in self.check(inner, item, f"{where}[{i}]")]
+            return [p for i, item in enumerate(value) for p in self.check(inner, item, f"{where}[{i}]", fast=fast)]
         primitive = _PRIMITIVES.get(type_name)
         if primitive is not None:
             return [] if primitive(value) else [f"{where}: expected {type_name}, got {type(value).__name__}"]
-        return self._check_object(type_name, value, where)
+        return self._check_object(type_name, value, where, fast)
 
-    def check_union(self, types: tuple[str, ...] | list[str], value: Any, where: str) -> list[str]:
+    def check_union(self, types: tuple[str, ...] | list[str], value: Any, where: str, *, fast: bool = True) -> list[str]:
         """Return [] when ``value`` fits one of ``types``, else the problems of the closest fit."""
-        attempts = [self.check(t, value, where) for t in types]
+        if fast and self.fits_any(types, value):
+            return []
+        attempts = [self.check(t, value, where, fast=fast) for t in types]
         return min(attempts, key=len) if all(attempts) else []
 
-    def _check_object(self, type_name: str, value: Any, where: str) -> list[str]:
+    # The predicates are compiled once per type and answer every call; only a value that does not
+    # fit is walked again by check() to say why. Each predicate is registered before the types it
+    # refers to are compiled, so recursive types (Message.reply_to_message) compile.
+
+    def _compile(self, type_name: str) -> Predicate:
+        if type_name.startswith("Array of "):
+            return self._compile_array(type_name, type_name.removeprefix("Array of "))
+        primitive = _PRIMITIVES.get(type_name)
+        if primitive is not None:
+            self._predicates[type_name] = primitive
+            return primitive
+        if self._subtypes.get(type_name):
+            return self._compile_union(type_name, self._subtypes[type_name])
+        fields = self._types.get(type_name)
+        if fields is None:  # abstract or empty type (CallbackGame...): any object will do
+            predicate: Predicate = _is_dict
+            self._predicates[type_name] = predicate
+            return predicate
+        return self._compile_object(type_name, fields)
+
+    def _compile_array(self, type_name: str, inner_name: str) -> Predicate:
+        inner: list[Predicate] = []
+
+        def array(value: Any) -> bool:
+            if not isinstance(value, list):
+                return False
+            item_fits = inner[0]
+            for item in value:
+                if not item_fits(item):
+                    return False
+            return True
+
+        self._predicates[type_name] = array
+        inner.append(self._predicates.get(inner_name) or self._compile(inner_name))
+        return array
+
+    def _compile_union(self, type_name: str, members: list[str]) -> Predicate:
+        options: list[Predicate] = []
+
+        def union(value: Any) -> bool:
+            for option in options:
+                if option(value):
+                    return True
+            return False
+
+        self._predicates[type_name] = union
+        options.extend(self._predicates.get(m) or self._compile(m) for m in members)
+        return union
+
+    def _compile_object(self, type_name: str, fields: dict[str, Field]) -> Predicate:
+        by_key: dict[str, Predicate] = {}
+        required = tuple(f.name for f in fields.values() if f.required)
+
+        def obj(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return False
+            for key, item in value.items():
+                field_fits = by_key.get(key)
+                if field_fits is None or not field_fits(item):
+                    return False
+            for name in required:
+                if name not in value:
+                    return False
+            return True
+
+        self._predicates[type_name] = obj
+        for name, f in fields.items():
+            options = [self._predicates.get(t) or self._compile(t) for t in f.types]
+            by_key[name] = options[0] if len(options) == 1 else _any_of(options)
+        return obj
+
+    def _check_object(self, type_name: str, value: Any, where: str, fast: bool) -> list[str]:
+        if self._subtypes.get(type_name):  # a union, which may include String (RichText)
+            return self.check_union(self._subtypes[type_name], value, where, fast=fast)
         if not isinstance(value, dict):
             return [f"{where}: expected {type_name} object, got {type(value).__name__}"]
-        if self._subtypes.get(type_name):
-            return self.check_union(self._subtypes[type_name], value, where)
         fields = self._types.get(type_name)
         if fields is None:  # abstract or empty type (CallbackGame...): any object will do
             return []
@@ -119,23 +246,32 @@ class BotApiSpec:
                      for f in fields.values() if f.required and f.name not in value]
         for key, item in value.items():
             if key in fields:
-                problems += self.check_union(fields[key].types, item, f"{where}.{key}")
+                problems += self.check_union(fields[key].types, item, f"{where}.{key}", fast=fast)
         return problems
 
     def validate(self, method: str, params: Mapping[str, Any], *, allow_deprecated: bool = False) -> list[str]:
         """Return every problem Telegram would (or should) reject this call for."""
         if self.method_name(method) is None:
             return [f"unknown method {method!r}"]
-        fields = self.method_fields(method)
-        values = self.decode(method, params)
-        tolerated = set(self.deprecated(method, values)) if allow_deprecated else set()
-        problems = [f"unknown parameter {name!r}" for name in values if name not in fields and name not in tolerated]
-        problems += [f"missing required parameter {f.name!r}" for f in fields.values()
-                     if f.required and _is_empty(values.get(f.name))]
+        return self.validate_decoded(method, self.decode(method, params), allow_deprecated=allow_deprecated)
+
+    def validate_decoded(self, method: str, values: Mapping[str, Any], *, allow_deprecated: bool = False) -> list[str]:
+        """Return the problems of a call whose parameters ``decode`` has already turned into values."""
+        if self.method_name(method) is None:
+            return [f"unknown method {method!r}"]
+        key = method.lower()
+        fields = self.method_fields(key)
+        tolerated = set(self.deprecated(key, values)) if allow_deprecated else set()
+        unknown, wrong = [], []
         for name, value in values.items():
-            if name in fields and not _is_empty(value):
-                problems += self.check_union(fields[name].types, value, name)
-        return problems + _limits(method.lower(), values)
+            found = fields.get(name)
+            if found is None:
+                if name not in tolerated:
+                    unknown.append(f"unknown parameter {name!r}")
+            elif not _is_empty(value):
+                wrong += self.check_union(found.types, value, name)
+        missing = [f"missing required parameter {f.name!r}" for f in self._required[key] if _is_empty(values.get(f.name))]
+        return unknown + missing + wrong + _limits(key, values)
 
 
 def _fields(entry: Mapping[str, Any]) -> dict[str, Field]:
@@ -144,6 +280,20 @@ def _fields(entry: Mapping[str, Any]) -> dict[str, Field]:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _any_of(options: list[Predicate]) -> Predicate:
+    def union(value: Any) -> bool:
+        for option in options:
+            if option(value):
+                return True
+        return False
+
+    return union
 
 
 _PRIMITIVES = {
@@ -195,10 +345,9 @@ def _max_length(name: str, value: Any, limit: int) -> list[str]:
 def _length_problems(name: str, value: str, parse_mode: Any, limit: int, minimum: int = 0) -> list[str]:
     plain = value
     if isinstance(parse_mode, str) and parse_mode.lower() == "html":
-        parsed = parse_telegram_html(value)
-        if parsed.errors:
-            return [f"can't parse entities in {name}: {parsed.errors[0]}"]
-        plain = parsed.text
+        plain, _entities, errors = _parse_html(value)
+        if errors:
+            return [f"can't parse entities in {name}: {errors[0]}"]
     size = utf16_length(plain)
     if size > limit:
         what = "message" if name == "text" else "message caption"
@@ -309,12 +458,21 @@ class _TelegramHtml(HTMLParser):
 
 def parse_telegram_html(text: str) -> ParsedHtml:
     """Split a Telegram-HTML string into plain text and entities, with the reasons Telegram would reject it."""
+    plain, entities, errors = _parse_html(text)
+    return ParsedHtml(plain, [dict(e) for e in entities], list(errors))
+
+
+@lru_cache(maxsize=256)
+def _parse_html(text: str) -> tuple[str, tuple[dict[str, Any], ...], tuple[str, ...]]:
+    # Cached because a call's text is parsed when it is validated and again when the message is stored.
+    if "<" not in text and "&" not in text:  # no markup at all: HTMLParser would hand back the text as is
+        return text, (), ()
     parser = _TelegramHtml()
     parser.feed(text)
     parser.close()
     errors = parser.errors + [f"unclosed start tag {item['tag']!r}" for item in parser.stack]
     entities = sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
-    return ParsedHtml("".join(parser.text), entities, errors)
+    return "".join(parser.text), tuple(entities), tuple(errors)
 
 
 @lru_cache(maxsize=4)
