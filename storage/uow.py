@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,20 @@ from storage.repos.people import PersonRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.state import StateRepo
 from storage.repos.units import UnitRepo
+
+T = TypeVar("T")
 from storage.repos.usage import UsageRepo
+
+
+def _repo(cls: type[T]) -> cached_property[T]:
+    """A repository of the unit of work, bound to its session when first used."""
+
+    def make(uow: UnitOfWork) -> T:
+        return cls(uow.session)  # type: ignore[call-arg]
+
+    prop = cached_property(make)
+    prop.__doc__ = cls.__doc__
+    return prop
 
 
 class UnitOfWork:
@@ -32,22 +46,27 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._factory()
-        self.units = UnitRepo(self.session)
-        self.people = PersonRepo(self.session)
-        self.invites = InviteRepo(self.session)
-        self.inbox = InboxRepo(self.session)
-        self.outbox = OutboxRepo(self.session)
-        self.audit = AuditRepo(self.session)
-        self.states = StateRepo(self.session)
-        self.reports = ReportRepo(self.session)
-        self.groups = GroupRepo(self.session)
-        self.periodic = PeriodicRepo(self.session)
-        self.job_runs = JobRunRepo(self.session)
-        self.settings = SettingRepo(self.session)
-        self.links = LinkRepo(self.session)
-        self.usage = UsageRepo(self.session)
-        self.digest = DigestRepo(self.session)
+        for name in list(vars(self)):  # a reused unit of work starts afresh
+            if isinstance(getattr(type(self), name, None), cached_property):
+                del self.__dict__[name]
         return self
+
+    # Repositories are made on first use: most transactions need one or two of them.
+    units = _repo(UnitRepo)
+    people = _repo(PersonRepo)
+    invites = _repo(InviteRepo)
+    inbox = _repo(InboxRepo)
+    outbox = _repo(OutboxRepo)
+    audit = _repo(AuditRepo)
+    states = _repo(StateRepo)
+    reports = _repo(ReportRepo)
+    groups = _repo(GroupRepo)
+    periodic = _repo(PeriodicRepo)
+    job_runs = _repo(JobRunRepo)
+    settings = _repo(SettingRepo)
+    links = _repo(LinkRepo)
+    usage = _repo(UsageRepo)
+    digest = _repo(DigestRepo)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
