@@ -23,16 +23,6 @@ def reply_payload(reply: Reply, edit_message_id: str | None) -> dict[str, Any]:
     return payload
 
 
-async def queue_replies(
-    uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, now: Any, sender: Identity | None = None
-) -> int:
-    """Write the replies of one handled update to the outbox; return how many were queued.
-
-    ``sender`` is the identity the message came from, when known, to save looking it up again.
-    """
-    return await write_rows(uow, await reply_rows(uow, msg, replies, key_prefix, sender), now)
-
-
 async def reply_rows(
     uow: UnitOfWork, msg: Incoming, replies: list[Reply], key_prefix: str, sender: Identity | None = None
 ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.outbox import queue_replies, reply_rows, write_rows
+from bot.outbox import reply_rows, write_rows
 from handlers.context import Ctx, Services
 from handlers.reports import source_key
 from handlers.router import dispatch

@@ -20,9 +20,9 @@ from storage.repos.people import PersonRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.state import StateRepo
 from storage.repos.units import UnitRepo
+from storage.repos.usage import UsageRepo
 
 T = TypeVar("T")
-from storage.repos.usage import UsageRepo
 
 
 def _repo(cls: type[T]) -> cached_property[T]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
+
+T = TypeVar("T")
 
 
 @cache
@@ -29,3 +33,14 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
 
 def dialect_name(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def get(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """Return the row with this primary key, like ``session.get``, without a round trip through the
+    async layer when the session holds it already (about a tenth of a millisecond per call)."""
+    found = session.sync_session.identity_map.get(identity_key(model, key))
+    if found is not None:
+        state = inspect(found)
+        if not state.expired_attributes and not state.deleted and not state.detached:
+            return found  # type: ignore[no-any-return]
+    return await session.get(model, key)

@@ -9,7 +9,7 @@ from sqlalchemy import false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, Person, Unit
-
+from storage.repos.base import get
 
 OFFICER_ROLES = ("officer", "admin")
 
@@ -46,7 +46,7 @@ class PersonRepo:
         return [pair for (ch, _), pair in self._accounts.items() if ch == channel]
 
     async def get(self, person_id: int) -> Person | None:
-        return await self.session.get(Person, person_id)
+        return await get(self.session, Person, person_id)
 
     async def add(self, name: str, role: str, unit_id: int | None, preferred_channel: str | None = None) -> Person:
         person = Person(name=name, role=role, unit_id=unit_id, active=True, preferred_channel=preferred_channel)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Report, ReportEvent, Unit
-from storage.repos.base import dialect_name
+from storage.repos.base import dialect_name, get
 
 TOPIC_COLUMNS = ("dan_toc", "ton_giao", "nhan_dan")
 
@@ -79,7 +79,7 @@ class ReportRepo:
 
     async def get(self, report_id: int) -> Report | None:
         await self._sync()
-        return await self.session.get(Report, report_id)
+        return await get(self.session, Report, report_id)
 
     async def by_source(self, channel: str, source_key: str) -> Report | None:
         if (channel, source_key) in self._no_source:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationState
+from storage.repos.base import get
 
 
 class StateRepo:
@@ -29,10 +30,10 @@ class StateRepo:
     async def get(self, person_id: int) -> ConversationState | None:
         if person_id in self._none:
             return None
-        return await self.session.get(ConversationState, person_id)
+        return await get(self.session, ConversationState, person_id)
 
     async def set(self, person_id: int, flow: str, step: str, data: dict[str, Any], at: datetime) -> None:
-        state = await self.session.get(ConversationState, person_id)
+        state = await get(self.session, ConversationState, person_id)
         if state is None:
             self.session.add(ConversationState(person_id=person_id, flow=flow, step=step, data=data, updated_at=at))
         else:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import Unit
+from storage.repos.base import get
 
 
 class UnitRepo:
@@ -17,7 +18,7 @@ class UnitRepo:
         self._kept: list[Unit] = []  # units loaded ahead; the session only holds weak references
 
     async def get(self, unit_id: int) -> Unit | None:
-        return await self.session.get(Unit, unit_id)
+        return await get(self.session, Unit, unit_id)
 
     async def by_code(self, code: str) -> Unit | None:
         return (await self.session.execute(select(Unit).where(Unit.code == code))).scalar_one_or_none()
