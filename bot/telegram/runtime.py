@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -86,7 +86,7 @@ class TelegramRuntime:
         while True:
             call = RawGetUpdates(offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
             try:
-                updates = await self.bot(call, request_timeout=request_timeout)
+                updates = cast(list[dict[str, Any]], await self.bot(call, request_timeout=request_timeout))
                 payloads = [u for u in updates if isinstance(u.get("update_id"), int)]
                 await self.inbound.accept_many([(str(u["update_id"]), _chat_key(u), u) for u in payloads])
             except asyncio.CancelledError:

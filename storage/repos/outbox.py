@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Row, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,7 +163,7 @@ class OutboxRepo:
         return (await self.session.execute(stmt)).scalars().all()
 
 
-_TABLE = OutboxItem.__table__
+_TABLE = cast(Table, OutboxItem.__table__)
 # Core executemany by primary key: the ORM's bulk update costs several times more per row.
 _RECORD = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values({f: bindparam(f) for f in RESULT_FIELDS})
 
