@@ -31,6 +31,7 @@ def burst(code: str) -> list[tuple[int, str]]:
         (900, "xin chào"),  # not registered
         (901, f"/start {code}"),  # registers with an invite
         (103, "hạn nộp báo cáo là ngày nào?"),
+        (104, "Sạt lở bờ sông, 3 hộ phải di dời khẩn cấp"),  # urgent in commune X1: two officers alerted
         (300, "/xem"),  # the province officer lists what was filed just before, in the same batch
     ]
 
@@ -39,6 +40,7 @@ async def _setup(h: Harness) -> str:
     for user_id, name, role, unit in PEOPLE:
         await h.add_person(user_id, name, role, unit)
     await h.add_person(103, "Y Blang", "reporter", "X2-A1")
+    await h.add_person(104, "Thị Hoa", "reporter", "X1-T2")
     return await make_invite(h)
 
 
@@ -72,16 +74,16 @@ async def test_a_burst_handled_as_one_batch_answers_exactly_as_one_at_a_time(db_
     sequential, expected_reports, code1 = await _run(db_url, batched=False)
     batched, got_reports, code2 = await _run(second_db_url, batched=True)
 
-    assert got_reports == expected_reports and len(got_reports) == 4  # two reports, two drafts
+    assert got_reports == expected_reports and len(got_reports) == 5  # three reports, two drafts
     # Invite codes are random; apart from them, every chat got the same answers in the same order.
     assert _by_chat([{**r, "text": r["text"].replace(code2, code1)} for r in batched]) == _by_chat(sequential)
     answers = _by_chat(batched)
     assert "Đã nhận báo cáo" in answers["100"][0] and "Đã nhận báo cáo" in answers["101"][0]
     assert "Có lưu thành báo cáo" in answers["102"][0] and "14/03/2026" in answers["103"][0]
-    assert "200" not in answers  # the commune officer of another commune gets no alert
-    alert, listing = answers["300"]  # the province officer: the alert, then /xem
-    assert "#2" in alert and "Đã nắm" in str(batched)
-    assert "den bu" in listing  # /xem, handled last, lists the report filed in the same batch
+    assert len(answers["200"]) == 1 and "Sạt lở" in answers["200"][0]  # commune X1: only its own alert
+    alert_2, alert_5, listing = answers["300"]  # the province officer: both alerts, then /xem
+    assert "#2" in alert_2 and "#5" in alert_5 and "Đã nắm" in str(batched)
+    assert "den bu" in listing and "Sạt lở" in listing  # /xem, handled last, sees the batch's reports
 
 
 async def test_one_failing_update_does_not_hold_back_the_others(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,11 +22,20 @@ class PersonRepo:
         # Officers of some units looked up ahead (for alerts): the units covered, and the people.
         self._officer_units: set[int] = set()
         self._officers: list[Person] = []
+        self._identities: dict[int, list[Identity]] = {}  # accounts of people looked up ahead
 
     async def prefetch_officers(self, unit_ids: Collection[int]) -> None:
-        """Load the officers of many units in one query, for ``officers_of``."""
+        """Load the officers of many units and their accounts in two queries, for ``officers_of``
+        and for delivering alerts to them (``identities``)."""
         self._officers = list(await self.officers_of(set(unit_ids) | self._officer_units))
         self._officer_units |= set(unit_ids)
+        wanted = [p.id for p in self._officers if p.id not in self._identities]
+        if wanted:
+            stmt = select(Identity).where(Identity.person_id.in_(wanted)).order_by(Identity.id)
+            found: dict[int, list[Identity]] = {pid: [] for pid in wanted}
+            for ident in (await self.session.execute(stmt)).scalars():
+                found[ident.person_id].append(ident)
+            self._identities.update(found)
 
     async def prefetch_accounts(self, channel: str, external_user_ids: Collection[str]) -> list[Person]:
         """Load many accounts and their people in one query, for ``identity_and_person``; return the people."""
@@ -74,6 +83,9 @@ class PersonRepo:
         return (row[0], row[1]) if row else (None, None)
 
     async def identities(self, person_id: int) -> Sequence[Identity]:
+        known = self._identities.get(person_id)
+        if known is not None and all(i.person_id == person_id for i in known):
+            return list(known)
         stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
         return (await self.session.execute(stmt)).scalars().all()
 
@@ -90,6 +102,7 @@ class PersonRepo:
         )
         self.session.add(ident)
         await self.session.flush()
+        self._identities.pop(person.id, None)
         return ident
 
     async def delivery_identity(self, person: Person, via: str | None = None) -> Identity | None:
