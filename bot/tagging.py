@@ -21,8 +21,8 @@ import tomllib
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, compress, pairwise
-from operator import and_, itemgetter, or_
+from itertools import accumulate, chain, compress, pairwise, repeat
+from operator import add, and_, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ PROPER = "@Proper"  # context word: the neighbouring word is written with a capi
 MARKED_RATIO = 0.25  # at least this share of words carry diacritics -> match the accented form
 MAX_REASON_SPANS = 3
 _ORDER = (*TOPICS, URGENT)
-_PLUS_ONE = (1).__add__  # a word and the blank after it, for word offsets
 _UNITS = {"k", "kg"}  # "k"/"kg" mean "không" except after a number: "50k", "7.000 đ/kg"
 
 _HASHTAG = re.compile(r"#\w+")
@@ -68,7 +67,7 @@ class Cue:
     matched: str  # the span of the original text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class TagResult:
     """Topics, urgency, the cues behind them, and what kind of message it was."""
 
@@ -77,6 +76,19 @@ class TagResult:
     cues: tuple[Cue, ...]
     kind: str  # "report" | "chatter" | "question"
     intent: str | None  # "deadline" | "help" | "thanks" | "greeting" | None
+
+    def __init__(
+        self, topics: tuple[str, ...], urgent: bool, cues: tuple[Cue, ...], kind: str, intent: str | None
+    ) -> None:
+        """Set the fields.
+
+        Written out because the __init__ of a frozen dataclass makes a slow call per field:
+        twice as slow, and a twentieth of tagging a message.
+        """
+        fields = self.__dict__
+        fields["topics"], fields["urgent"], fields["cues"], fields["kind"], fields["intent"] = (
+            topics, urgent, cues, kind, intent
+        )
 
     @property
     def reasons(self) -> list[str]:
@@ -103,6 +115,8 @@ _LONE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
 # leaving plain spaces out of the class makes the substitution several times faster.
 _BLANKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _PUNCT = re.compile(f"[{_BLANKS}" r",.;:!?()\[\]{}<>\"“”„«»/\\|\-–—_+=*&^%$@~`…•#]")
+# The same for ASCII text as bytes: a table look-up per byte is several times faster than the regex.
+_PUNCT_ASCII = bytes(32 if _PUNCT.match(chr(b)) else b for b in range(256))
 _APOSTROPHE = re.compile(r"[’‘ʼ]")
 # Old and new tone placement ("hoà" / "hòa", "thuỷ" / "thủy") must give the same key.
 _TONE_MOVES = {
@@ -111,19 +125,25 @@ _TONE_MOVES = {
     for second, moved in zip(seconds, "òóỏõọ" if first == "o" else "ùúủũụ", strict=True)
 }
 _TONE_MOVE = re.compile("o[àáảãạèéẻẽẹ]|u[ỳýỷỹỵ]")
+# To find one, a pattern that starts with a letter is faster: the regex engine skips to that letter.
+_TONE_MOVE_O, _TONE_MOVE_U = re.compile("o[àáảãạèéẻẽẹ]"), re.compile("u[ỳýỷỹỵ]")
 
 
 def _spaced(text: str) -> str:
     """Return text with punctuation as spaces and one kind of apostrophe."""
-    text = _PUNCT.sub(" ", text)
-    if "’" in text or "‘" in text or "ʼ" in text:  # much faster than a regex search
-        text = _APOSTROPHE.sub("'", text)
+    if text.isascii():
+        text = text.encode().translate(_PUNCT_ASCII).decode()
+    else:
+        text = _PUNCT.sub(" ", text)
+        if "’" in text or "‘" in text or "ʼ" in text:  # much faster than a regex search
+            text = _APOSTROPHE.sub("'", text)
     return _LONE_APOSTROPHE.sub(" ", text) if "'" in text else text
 
 
 def _accent_key(lowered: str) -> str:
     """Return lower-case text with one tone placement and no apostrophes."""
-    if not lowered.isascii() and _TONE_MOVE.search(lowered):  # isascii() costs nothing, a search does
+    # isascii() costs nothing, a search does
+    if not lowered.isascii() and (_TONE_MOVE_O.search(lowered) or _TONE_MOVE_U.search(lowered)):
         lowered = _TONE_MOVE.sub(lambda m: _TONE_MOVES[m.group()], lowered)
     return lowered.replace("'", "") if "'" in lowered else lowered
 
@@ -164,19 +184,22 @@ class _Msg:
         self.src: list[int] | None = None  # word i of acc/plain comes from typed word src[i]
         self.expanded: list[bool] | None = None
         self._plain: list[str] | None = None
-        self._typed: list[str] | None = None
         self._pos: list[int] | None = None
         self._joined: str | None = None
         acc_text = _accent_key(spaced.lower())
         self.acc = acc = acc_text.split()
+        # A message typed in lower case is its own key: its words are the typed words.
+        self._typed: list[str] | None = acc if acc_text == spaced else None
         count = len(acc)
+        # One byte per word, 1 when it was typed without any mark: bytes count and find in C.
         if acc_text.isascii():
-            self._plain, self.bare, marked = acc, [True] * count, 0
+            self._plain, self.bare, marked = acc, b"\1" * count, 0
         else:
-            self.bare = bare = list(map(str.isascii, acc))  # typed without any mark
-            marked = count - sum(bare)
-        if not lexicon.abbreviations.keys().isdisjoint(acc) or (
-            not lexicon.abbr_typed_lower.isdisjoint(acc) and lexicon.abbr_typed_re.search(spaced)
+            self.bare = bare = bytes(map(str.isascii, acc))
+            marked = count - bare.count(1)
+        if not lexicon.abbr_words.isdisjoint(acc) and (  # one set test rules out most messages
+            not lexicon.abbreviations.keys().isdisjoint(acc)
+            or (not lexicon.abbr_typed_lower.isdisjoint(acc) and lexicon.abbr_typed_re.search(spaced))
         ):
             count -= self._expand(lexicon)
         self.accented = count > 0 and marked >= MARKED_RATIO * count
@@ -186,7 +209,7 @@ class _Msg:
     def plain(self) -> list[str]:
         """Return the words without marks."""
         if self._plain is None:
-            self._plain = _plain_key(" ".join(self.acc)).split()
+            self._plain = _plain_words(self.acc, self.bare)
         return self._plain
 
     @property
@@ -200,7 +223,7 @@ class _Msg:
         """Replace abbreviations by their words; return how many words were abbreviations."""
         typed, by_typed, by_any, acc = self.typed, lexicon.abbr_typed, lexicon.abbreviations, self.acc
         # Only the few words that are abbreviations in either table need the full test.
-        maybe = compress(range(len(acc)), map(or_, map(by_any.__contains__, acc), map(by_typed.__contains__, typed)))
+        maybe = compress(range(len(acc)), map(lexicon.abbr_words.__contains__, acc))
         found = [
             (i, words)
             for i in maybe
@@ -214,15 +237,13 @@ class _Msg:
             acc[i : i + 1] = words
             self.src[i : i + 1] = [i] * len(words)
             self.expanded[i : i + 1] = [True] * len(words)
-        self.acc, self.bare = acc, list(map(str.isascii, acc))
+        self.acc, self.bare = acc, bytes(map(str.isascii, acc))
         return len(found)
 
     def positions(self) -> list[int]:
         """Return the offset of every typed word in the text."""
         if self._pos is None:
-            # Every blank is one " " in spaced, so part k starts after the k parts before it.
-            parts = self.spaced.split(" ")
-            self._pos = list(compress(accumulate(map(_PLUS_ONE, map(len, parts)), initial=0), parts))
+            self._typed, self._pos = _typed_words(self.spaced)
         return self._pos
 
     def joined(self, plain: bool) -> str:
@@ -237,11 +258,21 @@ class _Msg:
         """Return the typed word that word i comes from."""
         return i if self.src is None else self.src[i]
 
-    def span_text(self, i: int, n: int) -> str:
-        """Return the original text covered by words i .. i+n-1."""
-        first, last = (i, i + n - 1) if self.src is None else (self.src[i], self.src[i + n - 1])
-        pos = self._pos if self._pos is not None else self.positions()
-        return self.text[pos[first] : pos[last] + len(self.typed[last])]
+    def spans(self) -> tuple[list[str], list[int] | None]:
+        """Return the typed words, and their offsets unless the words joined by " " are the text.
+
+        A third of the reports are typed with single spaces and no punctuation but at the end:
+        the span of words i .. j is then " ".join(typed[i : j + 1]), and finding the offsets of
+        all words would cost more than the spans.
+        """
+        if self._pos is not None:  # found already, for a name or a clause
+            return self.typed, self._pos
+        head = self.spaced.rstrip(" ")
+        if head[:1] != " " and "  " not in head and self.text.startswith(head):
+            typed = self._typed = self._typed or head.split()
+            return typed, None
+        self._typed, self._pos = typed, pos = _typed_words(self.spaced)
+        return typed, pos
 
     def same_clause(self, i: int, j: int) -> bool:
         """Tell whether no punctuation separates word i from a later word j."""
@@ -266,6 +297,24 @@ class _Msg:
         return before.isdigit() or before == "/"
 
 
+def _typed_words(spaced: str) -> tuple[list[str], list[int]]:
+    """Return the words of spaced text and the offset of each: one split serves both."""
+    # Every blank is one " " here, so no word is lost and part k starts after the k parts before it.
+    parts = spaced.split(" ")
+    return list(filter(None, parts)), list(compress(accumulate(map(add, map(len, parts), repeat(1)), initial=0), parts))
+
+
+def _plain_words(words: list[str], bare: bytes) -> list[str]:
+    """Return the words without marks, as _plain_key does for the text they make.
+
+    Only the words with marks need stripping, and few have them in a message typed without.
+    """
+    plain = [w if b else unicodedata.normalize("NFD", w.replace("đ", "d")).encode("ascii", "ignore").decode()
+             for w, b in zip(words, bare, strict=True)]
+    # A word of another script or an emoji would vanish: _plain_key then goes word by word.
+    return plain if all(plain) else [_plain_word(w) for w in words]
+
+
 def _previous_char(text: str, pos: int, skip: str) -> str:
     """Return the last character before pos that is not in skip ('' at the start)."""
     pos -= 1
@@ -286,15 +335,20 @@ class _Ctx:
     def __init__(self, lists: dict[str, list[str]], window: int, plain: bool, in_names: bool = True) -> None:
         k = 1 if plain else 0
 
-        def keyed(words: list[str]) -> dict[int, set[str]]:
-            out: dict[int, set[str]] = {}
+        def keyed(words: list[str], way: int) -> _Side:
+            out: _Side = {}
             for w in words:
-                key = PROPER if w == PROPER else _phrase_keys(w)[k]
-                out.setdefault(0 if key == PROPER else key.count(" ") + 1, set()).add(key)
+                if w == PROPER:
+                    out[PROPER] = {}
+                    continue
+                key = _phrase_keys(w)[k]
+                next_to_term = key.rsplit(" ", 1)[-1] if way < 0 else key.split(" ", 1)[0]
+                out.setdefault(next_to_term, {}).setdefault(key.count(" ") + 1, set()).add(key)
             return out
 
-        self.before, self.after = keyed(lists.get("before", [])), keyed(lists.get("after", []))
-        self.not_before, self.not_after = keyed(lists.get("not_before", [])), keyed(lists.get("not_after", []))
+        self.before, self.after = keyed(lists.get("before", []), -1), keyed(lists.get("after", []), 1)
+        self.not_before = keyed(lists.get("not_before", []), -1)
+        self.not_after = keyed(lists.get("not_after", []), 1)
         self.near = [f" {_phrase_keys(w)[k]} " for w in lists.get("near", [])]
         self.unless = [f" {_phrase_keys(w)[k]} " for w in lists.get("unless", [])]
         self.window = window
@@ -322,20 +376,30 @@ class _Ctx:
         )
 
 
-def _side(table: dict[int, set[str]], msg: _Msg, keys: list[str], edge: int, way: int, window: int) -> bool:
-    """Tell whether a phrase of table ends just before edge (way=-1) or starts at it (way=1)."""
-    for size, phrases in table.items():
-        if size == 0:  # @Proper: the very next word, in the same clause, is a name
-            j = edge if way > 0 else edge - 1
-            if 0 < edge < len(keys) and msg.is_name(j) and msg.same_clause(edge - 1, edge):
-                return True
+def _side(side: _Side, msg: _Msg, keys: list[str], edge: int, way: int, window: int) -> bool:
+    """Tell whether a phrase of side ends just before edge (way=-1) or starts at it (way=1)."""
+    if PROPER in side:  # the very next word, in the same clause, is a name
+        if 0 < edge < len(keys) and msg.is_name(edge if way > 0 else edge - 1) and msg.same_clause(edge - 1, edge):
+            return True
+    for gap in range(window):
+        j = edge + gap if way > 0 else edge - 1 - gap  # where the phrase touches the term's side
+        if not 0 <= j < len(keys):
+            return False
+        sizes = side.get(keys[j])
+        if sizes is None:  # the common case: one look-up decides
             continue
-        for gap in range(window):
-            start = edge + gap if way > 0 else edge - gap - size
-            if start >= 0 and start + size <= len(keys):
-                if (keys[start] if size == 1 else " ".join(keys[start : start + size])) in phrases:
-                    return True
+        if 1 in sizes:
+            return True
+        for size, phrases in sizes.items():
+            start = j if way > 0 else j - size + 1
+            if start >= 0 and start + size <= len(keys) and " ".join(keys[start : start + size]) in phrases:
+                return True
     return False
+
+
+# Context phrases by the word next to the term (the last word of a phrase before it, the first of
+# one after it), then by their number of words; PROPER stands for "@Proper".
+_Side = dict[str, dict[int, set[str]]]
 
 
 @dataclass(frozen=True)
@@ -346,6 +410,25 @@ class _Entry:
     term: str
     weight: float  # for "negation": how many words after it the negation reaches
     ctx: _Ctx | None
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)  # (label, term)
+    twin: _Entry | None = field(init=False, repr=False, compare=False)  # the term for nhan_dan, see _score
+    # The same few cues come back all the time: sharing them saves building a dataclass per cue.
+    cues: dict[str, Cue] = field(default_factory=dict, init=False, repr=False, compare=False)  # by span
+
+    def __post_init__(self) -> None:
+        """Build once what tagging needs of the term, rather than for every message."""
+        object.__setattr__(self, "key", (self.label, self.term))
+        twin = _Entry("nhan_dan", self.term, 0, None) if self.label in (URGENT, "calm") else None
+        object.__setattr__(self, "twin", twin)
+
+    def cue(self, span: str) -> Cue:
+        """Return the cue of this term for a span of text, kept for the next message."""
+        cue = self.cues.get(span)
+        if cue is None:
+            if len(self.cues) >= 64:  # spellings of one term: few but not bounded
+                self.cues.clear()
+            cue = self.cues[span] = Cue(self.label, self.term, span)
+        return cue
 
 
 # A trie node: [entries ending here or None, children by next word or None, no entry has context]
@@ -377,6 +460,7 @@ class _Lexicon:
     abbr_typed: dict[str, list[str]]  # capitals, exactly as typed
     abbr_typed_re: re.Pattern[str]  # finds any of abbr_typed
     abbr_typed_lower: frozenset[str]  # abbr_typed in lower case, a cheap first test
+    abbr_words: frozenset[str]  # the keys of both tables in lower case, a cheaper first test
     hashtags: dict[str, str]
     main: _Index
     chat: _Index
@@ -459,7 +543,8 @@ class _Builder:
         self._phrase_lists("intent", data.get("intent", {}), INTENTS, self.chat, set())
         typed_re = re.compile(r"\b(?:" + "|".join(map(re.escape, abbr_typed)) + r")\b")
         typed_lower = frozenset(_phrase_keys(k)[0] for k in abbr_typed)
-        return _Lexicon(abbreviations, abbr_typed, typed_re, typed_lower, hashtags, self.main, self.chat)
+        abbr_words = frozenset(abbreviations) | typed_lower
+        return _Lexicon(abbreviations, abbr_typed, typed_re, typed_lower, abbr_words, hashtags, self.main, self.chat)
 
     def _table(self, section: str, value: Any) -> dict[str, Any]:
         """Return value if it is a table, else record an error."""
@@ -683,20 +768,97 @@ def _hashtag_key(tag: str) -> str:
 _Hit = tuple[int, int, list[_Entry]]  # words i .. i+n-1 matched these entries
 _start, _size = itemgetter(0), itemgetter(1)
 _label_of = itemgetter(0)  # of a (label, term) pair
+_entries_of = itemgetter(2)  # of a hit
 
 
 def _find(index: _Index, msg: _Msg) -> list[_Hit]:
-    """Return the matches in msg where no longer match hides them, in text order."""
+    """Return the matches in msg where no longer match hides them, in text order.
+
+    One pass in text order over the words that are terms or start one. A walk from a word that
+    starts a known pair of words decides the longest term there, one-word terms included; a match
+    inside the previous longer one is hidden by it. Matches that overlap otherwise are rare:
+    two longer ones that cross ("đồng bào dân tộc" / "dân tộc thiểu số"), or one that unaccented
+    words of an accented message make by their plain form. _find_all resolves them.
+    """
+    keys = msg.keys
+    plain_hits = _plain_walks(index, msg) if msg.accented else None
+    firsts: list[Any] = list(map((index.acc if msg.accented else index.plain).get, keys))
+    count = len(keys)
+    nexts = keys[1:]
+    nexts.append("")  # after the last word: no term has an empty word
+    found: list[_Hit] = []
+    end = 0  # where the last match of two or more words ends
+    for i in compress(range(count), firsts):
+        node = firsts[i]
+        children = node[1]
+        if children is not None and (pair := children.get(nexts[i])) is not None:
+            if pair[2] and pair[0] is not None and (pair[1] is None or i + 2 >= count or keys[i + 2] not in pair[1]):
+                hit: _Hit | None = (i, 2, pair[0])  # a two-word term free of context and no longer one
+            else:
+                hit = _walk(msg, keys, node, i, count, False)
+            if hit is None:
+                continue
+            if i >= end:
+                found.append(hit)
+                if hit[1] > 1:
+                    end = i + hit[1]
+            elif i + hit[1] > end:
+                return _find_all(index, msg)  # crosses the previous match
+            # else inside the previous match, which is longer and hides it
+        elif node[0] is not None and i >= end:
+            if node[2]:  # free of context: the common case
+                found.append((i, 1, node[0]))
+            else:
+                ok = _holding(node[0], msg, keys, i, 1)
+                if ok:
+                    found.append((i, 1, ok))
+    if plain_hits:
+        return _with_plain(found, plain_hits) or _find_all(index, msg)
+    return found
+
+
+def _with_plain(found: list[_Hit], plain_hits: list[_Hit]) -> list[_Hit] | None:
+    """Return the matches and those of plain terms in text order; None when they need _longest.
+
+    Most plain terms in an accented message are written the same in both forms ("gia rai"), so
+    they match the same words as an accented term: two matches of the same length both count.
+    """
+    hits = sorted(found + plain_hits, key=_start)  # stable: the accented match comes first
+    end, before = 0, hits[0]
+    for hit in hits:
+        if hit[0] < end and (
+            hit[:2] != before[:2] or any(e.label == "ignore" for e in (*before[2], *hit[2]))
+        ):
+            return None
+        end, before = max(end, hit[0] + hit[1]), hit
+    return hits
+
+
+def _plain_walks(index: _Index, msg: _Msg) -> list[_Hit]:
+    """Return the terms of two or more words that unaccented words of an accented message make."""
+    bare, keys, hits = msg.bare, msg.keys, []
+    i = bare.find(b"\1\1")  # two unaccented words in a row
+    while i >= 0:
+        if (keys[i], keys[i + 1]) in index.plain_pairs:
+            hit = _walk(msg, keys, index.plain[keys[i]], i, len(keys), True)
+            if hit:
+                hits.append(hit)
+        i = bare.find(b"\1\1", i + 1)
+    return hits
+
+
+def _find_all(index: _Index, msg: _Msg) -> list[_Hit]:
+    """Return the matches in msg where no longer match hides them, in text order, in any case."""
     keys = msg.keys
     count = len(keys)
     nodes: list[Any] = list(map((index.acc_words if msg.accented else index.plain_words).get, keys))
     found = _walks(index, msg, nodes) if count > 1 else []
     for i in compress(range(count), nodes):
         node = nodes[i]
-        if node[2]:  # free of context: the common case
+        if node[2]:
             found.append((i, 1, node[0]))
         else:
-            ok = [e for e in node[0] if e.ctx is None or e.ctx.ok(msg, keys, i, 1)]
+            ok = _holding(node[0], msg, keys, i, 1)
             if ok:
                 found.append((i, 1, ok))
     found.sort(key=_start)  # stable: matches with the same start stay in the order found
@@ -812,10 +974,19 @@ def _walk(msg: _Msg, keys: list[str], node: _Node, i: int, count: int, hybrid: b
         if node[2]:
             return (i, size, node[0])
         ctx_keys = msg.plain if hybrid else keys
-        ok = [e for e in node[0] if e.ctx is None or e.ctx.ok(msg, ctx_keys, i, size)]
+        ok = _holding(node[0], msg, ctx_keys, i, size)
         if ok:
             return (i, size, ok)
     return None
+
+
+def _holding(entries: list[_Entry], msg: _Msg, keys: list[str], i: int, n: int) -> list[_Entry]:
+    """Return the entries whose context holds for words i .. i+n-1."""
+    ok = []
+    for e in entries:
+        if e.ctx is None or e.ctx.ok(msg, keys, i, n):
+            ok.append(e)
+    return ok
 
 
 # --------------------------------------------------------------------------- the tagger
@@ -869,8 +1040,10 @@ class Tagger:
                      if label in found or label in forced}
         if not found:
             return _chat(msg, lex.chat)
-        topics = tuple(filter(found.__contains__, TOPICS))
-        return TagResult(topics, URGENT in found, tuple(chain.from_iterable(found.values())), "report", None)
+        labels = tuple(found)  # in label order, so "urgent" comes last
+        urgent = labels[-1] == URGENT
+        topics = labels[:-1] if urgent else labels
+        return TagResult(topics, urgent, tuple(chain.from_iterable(found.values())), "report", None)
 
 
 def _hashtags(text: str, known: dict[str, str]) -> tuple[str, dict[str, list[Cue]]]:
@@ -890,7 +1063,7 @@ def _hashtags(text: str, known: dict[str, str]) -> tuple[str, dict[str, list[Cue
 
 
 def _score(msg: _Msg, hits: list[_Hit]) -> dict[str, list[Cue]]:
-    """Return the cues of every label whose weights reach the threshold."""
+    """Return the cues of every label whose weights reach the threshold, in label order."""
     kept: list[tuple[_Hit, _Entry]] = []
     negations: list[tuple[int, float]] = []  # (first word after the negation, reach)
     calm: list[_Hit] = []
@@ -899,60 +1072,69 @@ def _score(msg: _Msg, hits: list[_Hit]) -> dict[str, list[Cue]]:
         for e in hit[2]:
             if e.label in LABELS_VI:
                 kept.append((hit, e))
-                weights[e.label, e.term] = e.weight
+                weights[e.key] = e.weight
             elif e.label == "negation":
                 negations.append((hit[0] + hit[1], e.weight))
             elif e.label == "calm":
                 calm.append(hit)
     if negations or calm:
-        kept = [(hit, e) for hit, e in kept if e.label != URGENT or not _cancelled(msg, hit[0], e, negations, calm)]
-        weights = {(e.label, e.term): e.weight for _, e in kept}
-    labels, totals = _labels(weights)
+        scored, kept, weights = kept, [], {}
+        for hit, e in scored:
+            if e.label != URGENT or not _cancelled(msg, hit[0], e, negations, calm):
+                kept.append((hit, e))
+                weights[e.key] = e.weight
+    if not weights:
+        return {}
+    labels: set[str]
+    totals: Collection[str]  # every label with a term
+    if min(weights.values()) >= THRESHOLD - 1e-9:
+        labels = totals = set(map(_label_of, weights))  # every term suffices alone: the common case
+    else:
+        sums: dict[str, float] = {}
+        for (label, _), weight in weights.items():  # in the same order as ever: float sums must not move
+            sums[label] = sums.get(label, 0.0) + weight
+        labels, totals = set(), sums
+        for label, total in sums.items():
+            if total >= THRESHOLD - 1e-9:
+                labels.add(label)
     if labels.isdisjoint(TOPICS):
         # A report with no topic of its own that is urgent, or that says all is calm while it
         # speaks of people ("đông người, trật tự tốt"), is about the situation of the people.
+        twins: list[tuple[_Hit, _Entry]] = []
         if URGENT in labels:
-            kept += [(hit, _Entry("nhan_dan", e.term, 0, None)) for hit, e in kept if e.label == URGENT]
-            labels.add("nhan_dan")
+            for hit, e in kept:
+                if e.twin is not None:  # an urgent term
+                    twins.append((hit, e.twin))
         elif calm and "nhan_dan" in totals:
-            kept += [(hit, _Entry("nhan_dan", e.term, 0, None)) for hit in calm for e in hit[2] if e.label == "calm"]
+            for hit in calm:
+                for e in hit[2]:
+                    if e.twin is not None and e.label == "calm":
+                        twins.append((hit, e.twin))
+        if twins:
+            kept += twins
             labels.add("nhan_dan")
-    if not labels:
-        return {}
-    found: dict[str, list[Cue]] = {label: [] for label in _ORDER if label in labels}  # in label order
-    text, typed, src, pos = msg.text, msg.typed, msg.src, msg.positions()
+    found: dict[str, list[Cue]] = {}  # in label order
+    for label in _ORDER:
+        if label in labels:
+            found[label] = []
+    text, src = msg.text, msg.src
+    typed, pos = msg.spans()
+    span, spanned = "", None
     for hit, e in kept:
         cues = found.get(e.label)
-        if cues is not None:
+        if cues is None:
+            continue
+        if hit is not spanned:  # an incident term is a cue of two labels: one span serves both
             first, last = hit[0], hit[0] + hit[1] - 1
             if src is not None:
                 first, last = src[first], src[last]
-            key = (e.label, e.term, text[pos[first] : pos[last] + len(typed[last])])
-            cues.append(_CUES.get(key) or _new_cue(key))
+            if pos is None:
+                span = typed[first] if first == last else " ".join(typed[first : last + 1])
+            else:
+                span = text[pos[first] : pos[last] + len(typed[last])]
+            spanned = hit
+        cues.append(e.cues.get(span) or e.cue(span))
     return found
-
-
-def _labels(weights: dict[tuple[str, str], float]) -> tuple[set[str], Collection[str]]:
-    """Return the labels whose term weights reach the threshold, and every label with a term."""
-    if min(weights.values(), default=THRESHOLD) >= THRESHOLD - 1e-9:
-        labels = set(map(_label_of, weights))  # every term suffices alone: the common case
-        return labels, set(labels)  # a copy: the caller may add to labels
-    totals: dict[str, float] = {}
-    for (label, _), weight in weights.items():  # in the same order as ever: float sums must not move
-        totals[label] = totals.get(label, 0.0) + weight
-    return {label for label, total in totals.items() if total >= THRESHOLD - 1e-9}, totals
-
-
-# The same few cues come back all the time; sharing them saves building a dataclass per cue.
-_CUES: dict[tuple[str, str, str], Cue] = {}
-
-
-def _new_cue(key: tuple[str, str, str]) -> Cue:
-    """Build a Cue and keep it for the next message that needs the same."""
-    if len(_CUES) > 50_000:
-        _CUES.clear()
-    cue = _CUES[key] = Cue(*key)
-    return cue
 
 
 def _cancelled(msg: _Msg, at: int, entry: _Entry, negations: list[tuple[int, float]], calm: list[_Hit]) -> bool:
@@ -962,14 +1144,24 @@ def _cancelled(msg: _Msg, at: int, entry: _Entry, negations: list[tuple[int, flo
 
 def _negated(msg: _Msg, at: int, negations: list[tuple[int, float]]) -> bool:
     """Tell whether a negation shortly before word at, in the same clause, cancels it."""
-    return any(end <= at and at - end < reach and msg.same_clause(end - 1, at) for end, reach in negations)
+    for end, reach in negations:
+        if end <= at and at - end < reach and msg.same_clause(end - 1, at):
+            return True
+    return False
 
 
 def _chat(msg: _Msg, chat: _Index) -> TagResult:
     """Classify a message without topics as a question or chatter, with the intent if known."""
-    found = {e.label for hit in _find(chat, msg) for e in hit[2]}
+    found = set()
+    for hit in _find(chat, msg):
+        for e in hit[2]:
+            found.add(e.label)
     question = "question" in found or msg.text.rstrip(" .!)\t\n").endswith("?")
-    intent = next((i for i in INTENTS if i in found), None)
+    intent = None
+    for name in INTENTS:
+        if name in found:
+            intent = name
+            break
     return TagResult((), False, (), "question" if question else "chatter", intent)
 
 
