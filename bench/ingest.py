@@ -122,6 +122,7 @@ async def _seed(db_url: str, first_user: int, count: int) -> None:
 
 async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> Run:
     from bot.app import App
+    from bot.runner import freeze_startup_objects
     from bot.settings import Settings
 
     first_user = 100_000 + int(pace) * 10_000_000
@@ -133,6 +134,7 @@ async def bench_full(conn: Any, base_url: str, n: int, pace: float) -> Run:
         app = App(settings)
         app.attach_telegram("123456:TEST", base_url)
         await app.start(webhook=False, scheduler=False)
+        freeze_startup_objects()  # as `danvan run` does
         loop = asyncio.get_running_loop()
         conn.send(("cpu", None))
         server_cpu = await loop.run_in_executor(None, conn.recv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -12,6 +13,15 @@ from bot.settings import Settings
 from storage.db import is_sqlite, upgrade
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_objects() -> None:
+    """Exempt what start-up built (modules, the lexicon's tries, aiogram's and SQLAlchemy's
+    tables) from the garbage collector's full passes: it lives as long as the process, and
+    walking its 300,000 objects again and again cost about a quarter of the CPU of a report
+    in a burst (bench/ingest.py). Objects made afterwards are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 async def wait_for_signal() -> None:
@@ -45,6 +55,7 @@ async def serve(settings: Settings) -> None:
     mode = "webhook" if settings.webhook_base_url else "long polling"
     log.info("starting the bot (%s)", mode)
     await app.start()
+    freeze_startup_objects()
     try:
         await wait_for_signal()
     finally:
