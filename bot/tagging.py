@@ -326,6 +326,11 @@ def _previous_char(text: str, pos: int, skip: str) -> str:
 # --------------------------------------------------------------------------- lexicon model
 
 
+# Context phrases by the word next to the term (the last word of a phrase before it, the first of
+# one after it), then by their number of words; PROPER stands for "@Proper".
+_Side = dict[str, dict[int, set[str]]]
+
+
 class _Ctx:
     """Context conditions for an ambiguous term, in one matching form."""
 
@@ -395,11 +400,6 @@ def _side(side: _Side, msg: _Msg, keys: list[str], edge: int, way: int, window: 
             if start >= 0 and start + size <= len(keys) and " ".join(keys[start : start + size]) in phrases:
                 return True
     return False
-
-
-# Context phrases by the word next to the term (the last word of a phrase before it, the first of
-# one after it), then by their number of words; PROPER stands for "@Proper".
-_Side = dict[str, dict[int, set[str]]]
 
 
 @dataclass(frozen=True)
@@ -768,17 +768,17 @@ def _hashtag_key(tag: str) -> str:
 _Hit = tuple[int, int, list[_Entry]]  # words i .. i+n-1 matched these entries
 _start, _size = itemgetter(0), itemgetter(1)
 _label_of = itemgetter(0)  # of a (label, term) pair
-_entries_of = itemgetter(2)  # of a hit
 
 
 def _find(index: _Index, msg: _Msg) -> list[_Hit]:
     """Return the matches in msg where no longer match hides them, in text order.
 
     One pass in text order over the words that are terms or start one. A walk from a word that
-    starts a known pair of words decides the longest term there, one-word terms included; a match
-    inside the previous longer one is hidden by it. Matches that overlap otherwise are rare:
-    two longer ones that cross ("đồng bào dân tộc" / "dân tộc thiểu số"), or one that unaccented
-    words of an accented message make by their plain form. _find_all resolves them.
+    starts a known pair of words decides the longest term there, one-word terms included. A match
+    that overlaps the last longer one is hidden by it if shorter, and counts too if as long
+    ("đồng bào dân tộc" / "dân tộc thiểu số"). A longer one would hide the last match, and could
+    bring back what that one hid; a plain term that unaccented words of an accented message make
+    may overlap anything: both are rare, and _find_all resolves them.
     """
     keys = msg.keys
     plain_hits = _plain_walks(index, msg) if msg.accented else None
@@ -787,7 +787,8 @@ def _find(index: _Index, msg: _Msg) -> list[_Hit]:
     nexts = keys[1:]
     nexts.append("")  # after the last word: no term has an empty word
     found: list[_Hit] = []
-    end = 0  # where the last match of two or more words ends
+    last: _Hit = (0, 0, [])  # the last match of two or more words
+    end = 0  # where it ends
     for i in compress(range(count), firsts):
         node = firsts[i]
         children = node[1]
@@ -801,10 +802,14 @@ def _find(index: _Index, msg: _Msg) -> list[_Hit]:
             if i >= end:
                 found.append(hit)
                 if hit[1] > 1:
-                    end = i + hit[1]
-            elif i + hit[1] > end:
-                return _find_all(index, msg)  # crosses the previous match
-            # else inside the previous match, which is longer and hides it
+                    last, end = hit, i + hit[1]
+            elif i + hit[1] > end:  # overlaps the last match and goes further
+                if hit[1] > last[1]:
+                    return _find_all(index, msg)
+                if not _hides(last, hit):
+                    found.append(hit)
+                    last, end = hit, i + hit[1]
+            # else inside the last match, which is longer and hides it
         elif node[0] is not None and i >= end:
             if node[2]:  # free of context: the common case
                 found.append((i, 1, node[0]))
@@ -855,7 +860,7 @@ def _find_all(index: _Index, msg: _Msg) -> list[_Hit]:
     found = _walks(index, msg, nodes) if count > 1 else []
     for i in compress(range(count), nodes):
         node = nodes[i]
-        if node[2]:
+        if node[2]:  # free of context: the common case
             found.append((i, 1, node[0]))
         else:
             ok = _holding(node[0], msg, keys, i, 1)
@@ -982,6 +987,7 @@ def _walk(msg: _Msg, keys: list[str], node: _Node, i: int, count: int, hybrid: b
 
 def _holding(entries: list[_Entry], msg: _Msg, keys: list[str], i: int, n: int) -> list[_Entry]:
     """Return the entries whose context holds for words i .. i+n-1."""
+    # Per message, loops beat comprehensions: in Python 3.11 each one builds and calls a function.
     ok = []
     for e in entries:
         if e.ctx is None or e.ctx.ok(msg, keys, i, n):
