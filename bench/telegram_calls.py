@@ -89,7 +89,9 @@ def _project_bot(base_url: str) -> Any:
 
 async def _send_all(bot: Any, start: int, count: int, concurrency: int) -> None:
     """Send ``count`` receipts from ``concurrency`` tasks, as the sender does, through ``bot.send_message``."""
-    from bot.telegram.channel import NO_PREVIEW, keyboard
+    from aiogram.types import InlineKeyboardMarkup
+
+    from bot.telegram.channel import NO_PREVIEW, keyboard_json
 
     numbers = iter(range(start, start + count))
 
@@ -97,7 +99,7 @@ async def _send_all(bot: Any, start: int, count: int, concurrency: int) -> None:
         for n in numbers:
             rows = [[{"label": label, "payload": data.format(n=n)} for label, data in row] for row in BUTTONS]
             await bot.send_message(FIRST_CHAT + n % CHATS, TEXT.format(n=n), parse_mode="HTML",
-                                   reply_markup=keyboard(rows), link_preview_options=NO_PREVIEW)
+                                   reply_markup=InlineKeyboardMarkup.model_validate(keyboard_json(rows)), link_preview_options=NO_PREVIEW)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 

@@ -88,18 +88,18 @@ class Harness:
 
     async def send(self, user_id: int | str, text: str | None = None, *, channel: str = "telegram", **fields: Any) -> list[dict[str, Any]]:
         """Deliver one message from a user and return the replies queued for anyone."""
-        msg, payload = self._message(user_id, text, channel, fields)
+        msg, payload = self.message(user_id, text, channel, fields)
         await self.pipeline.receive(channel, msg.update_key, payload)
         return await self.new_replies()
 
     async def send_batch(self, messages: list[tuple[int | str, str | None]], channel: str = "telegram") -> list[dict[str, Any]]:
         """Store several messages at once and handle them as one batch; return the replies queued."""
-        built = [self._message(user_id, text, channel, {}) for user_id, text in messages]
+        built = [self.message(user_id, text, channel, {}) for user_id, text in messages]
         ids = await self.pipeline.ingest_many(channel, [(msg.update_key, payload) for msg, payload in built])
         await self.pipeline.process_batch([ids[msg.update_key] for msg, _ in built])
         return await self.new_replies()
 
-    def _message(self, user_id: int | str, text: str | None, channel: str, fields: dict[str, Any]) -> tuple[Incoming, dict[str, Any]]:
+    def message(self, user_id: int | str, text: str | None, channel: str, fields: dict[str, Any]) -> tuple[Incoming, dict[str, Any]]:
         msg = Incoming(
             channel=channel,  # type: ignore[arg-type]
             external_user_id=str(user_id),

@@ -115,7 +115,7 @@ async def test_inbound_keeps_each_chats_order_and_drops_repeats(harness: Harness
     updates = []
     for n, (user_id, text) in enumerate([(100, "Bà con phản ánh giá điện tăng"), (101, "Giáo xứ tổ chức lễ, an toàn"),
                                          (100, "/cuatoi"), (102, "dong bao Khmer to chuc le"), (100, "/cuatoi")]):
-        msg, payload = harness._message(user_id, text, "telegram", {"update_key": f"u{n if n < 4 else 2}"})
+        msg, payload = harness.message(user_id, text, "telegram", {"update_key": f"u{n if n < 4 else 2}"})
         updates.append((msg.update_key, msg.chat_id, payload))
     assert await inbound.accept_many(updates) == [True, True, True, True, False]  # the last repeats u2
     assert await inbound.accept(*updates[0]) is False  # stored before: a redelivery
@@ -138,7 +138,7 @@ async def test_updates_arriving_together_are_stored_together(harness: Harness, m
 
     monkeypatch.setattr(harness.pipeline, "ingest_many", counting)
     inbound = Inbound("telegram", harness.pipeline)
-    messages = [harness._message(100 + n % 3, f"Bà con phản ánh giá điện tăng lần {n}", "telegram", {}) for n in range(30)]
+    messages = [harness.message(100 + n % 3, f"Bà con phản ánh giá điện tăng lần {n}", "telegram", {}) for n in range(30)]
     results = await asyncio.gather(*(inbound.accept(m.update_key, m.chat_id, p) for m, p in messages))
     await inbound.close()
     assert all(results) and sum(writes) == 30 and len(writes) <= 3

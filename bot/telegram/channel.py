@@ -24,8 +24,6 @@ from aiogram.types import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
     FSInputFile,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
 )
 
@@ -56,14 +54,6 @@ class SendText(TelegramMethod[dict[str, Any]]):
     parse_mode: str | None = None
     reply_markup: dict[str, Any] | None = None
     link_preview_options: dict[str, Any] | None = None
-
-
-def keyboard(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=b["label"], callback_data=b["payload"]) for b in row] for row in rows]
-    )
 
 
 def keyboard_json(rows: list[list[dict[str, str]]] | None) -> dict[str, Any] | None:
@@ -108,8 +98,9 @@ class TelegramChannel:
         if payload.get("file"):
             return await self._send_file(chat_id, payload["file"], payload.get("text"))
         if payload.get("edit_message_id"):
-            markup = keyboard(payload.get("buttons"))
-            edited = await self._edit(chat_id, int(payload["edit_message_id"]), payload["text"], markup)
+            edited = await self._edit(
+                chat_id, int(payload["edit_message_id"]), payload["text"], keyboard_json(payload.get("buttons"))
+            )
             if edited is not None:
                 return edited
         markup_json = keyboard_json(payload.get("buttons"))

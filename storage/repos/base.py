@@ -35,12 +35,17 @@ def dialect_name(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
-async def get(session: AsyncSession, model: type[T], key: Any) -> T | None:
-    """Return the row with this primary key, like ``session.get``, without a round trip through the
-    async layer when the session holds it already (about a tenth of a millisecond per call)."""
+def loaded(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """Return the row with this primary key if the session holds it, current; None otherwise."""
     found = session.sync_session.identity_map.get(identity_key(model, key))
     if found is not None:
         state = inspect(found)
         if not state.expired_attributes and not state.deleted and not state.detached:
             return found  # type: ignore[no-any-return]
-    return await session.get(model, key)
+    return None
+
+
+async def get(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """Return the row with this primary key, like ``session.get``, without a round trip through the
+    async layer when the session holds it already (about a tenth of a millisecond per call)."""
+    return loaded(session, model, key) or await session.get(model, key)

@@ -11,24 +11,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxItem
-from storage.repos.base import dialect_name, insert_ignore
+from storage.repos.base import dialect_name
 
 
 class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def store(self, channel: str, update_key: str, payload: dict[str, Any], at: datetime) -> int | None:
-        """Store a raw update; return its id, or None when the same update was stored before."""
-        values = {
-            "channel": channel,
-            "update_key": update_key,
-            "payload": payload,
-            "status": "new",
-            "attempts": 0,
-            "received_at": at,
-        }
-        return await insert_ignore(self.session, InboxItem, values, returning=InboxItem.id)
 
     async def store_many(
         self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], at: datetime

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 
 from storage.models import Unit
-from storage.repos.base import get
+from storage.repos.base import get, loaded
 
 
 class UnitRepo:
@@ -79,8 +78,7 @@ class UnitRepo:
 
     def _loaded(self, ids: Iterable[int]) -> dict[int, Unit]:
         """Return the units among ids that this session has loaded already."""
-        identity_map = self.session.sync_session.identity_map
-        found = (identity_map.get(identity_key(Unit, i)) for i in ids)
+        found = (loaded(self.session, Unit, i) for i in ids)
         return {u.id: u for u in found if u is not None}
 
     async def path_names(self, unit: Unit) -> str:
