@@ -117,6 +117,7 @@ class App:
         self.sender.listeners.append(self.quota.on_outcomes)
         self.quota.on_queued = self.sender.wake
         self.sender.bulk_allowed = self.quota.allow_bulk
+        self.pipeline.handoff = self.sender
         return self.sender
 
     async def start(self, *, webhook: bool | None = None, scheduler: bool = True) -> None:

@@ -44,18 +44,18 @@ async def reply_rows(
     return rows
 
 
-async def write_rows(uow: UnitOfWork, rows: list[dict[str, Any]], now: Any) -> int:
-    """Queue rows from ``reply_rows`` in one statement; return how many were new.
+async def write_rows(uow: UnitOfWork, rows: list[dict[str, Any]], now: Any) -> dict[str, int]:
+    """Queue rows from ``reply_rows`` in one statement; return the new rows' ids by dedupe key.
 
     On a channel without buttons, the numbered choices of a new row become the account's menu.
     """
     if not rows:
-        return 0
+        return {}
     new = await uow.outbox.add_many_keyed(rows, now)
     for row in rows:
         if row["menu"] is not None and row["identity_id"] is not None and row["dedupe_key"] in new:
             await uow.people.set_menu(row["identity_id"], row["menu"], now)
-    return len(new)
+    return new
 
 
 async def queue_to_person(

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -24,12 +24,23 @@ from handlers.context import Ctx, Services
 from handlers.reports import source_key
 from handlers.router import dispatch
 from handlers.types import Incoming, Result
+from storage.repos.outbox import ClaimedRow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 Parser = Callable[[dict[str, Any]], Incoming | None]
 MAX_ATTEMPTS = 5
+
+
+class Handoff(Protocol):
+    """The sender of this process, which can take new replies without claiming them (``Sender``)."""
+
+    def room(self, channel: str) -> int: ...
+
+    def take(self, channel: str, rows: list[ClaimedRow]) -> bool: ...
+
+    async def release(self, rows: list[ClaimedRow]) -> None: ...
 
 
 @dataclass
@@ -54,6 +65,7 @@ class Pipeline:
         self.services = services
         self.parsers = parsers
         self.on_queued = on_queued
+        self.handoff: Handoff | None = None  # set once the sender runs
 
     async def ingest(self, channel: str, update_key: str, payload: dict[str, Any]) -> int | None:
         """Store a raw update durably; None means it was stored before (a redelivery)."""
@@ -119,11 +131,46 @@ class Pipeline:
                     rows += await reply_rows(uow, msg, result.replies, f"r:{item.channel}:{item.update_key}",
                                              ctx.identity)
                 handled.append(Handled(msg, result))
-            queued = await write_rows(uow, rows, now)
+            self._claim_for_handoff(rows, now)
+            new = await write_rows(uow, rows, now)
             await uow.commit()
-        if queued and self.on_queued:
-            self.on_queued()
+        await self._hand_over(rows, new)
         return handled
+
+    def _claim_for_handoff(self, rows: list[dict[str, Any]], now: datetime) -> None:
+        """Mark the replies the sender has room for as claimed, so that they are written so."""
+        if self.handoff is None:
+            return
+        room: dict[str, int] = {}
+        for row in rows:
+            channel = row["channel"]
+            if channel not in room:
+                room[channel] = self.handoff.room(channel)
+            if row["priority"] == 0 and room[channel] > 0:
+                row["claimed_at"] = now
+                room[channel] -= 1
+
+    async def _hand_over(self, rows: list[dict[str, Any]], new: dict[str, int]) -> None:
+        """After the commit: give the claimed rows to the sender, and wake it for the others."""
+        by_channel: dict[str, list[ClaimedRow]] = {}
+        rest = False
+        for row in rows:
+            row_id = new.get(row["dedupe_key"])
+            if row_id is None:
+                continue  # queued before: a redelivered update
+            if row.get("claimed_at") is None:
+                rest = True
+                continue
+            by_channel.setdefault(row["channel"], []).append(ClaimedRow(
+                row_id, row["dedupe_key"], row["channel"], row["chat_id"], row["identity_id"], row["person_id"],
+                row["priority"], row["kind"], row["payload"], 0, None, row["claimed_at"]))
+        for channel, claimed in by_channel.items():
+            assert self.handoff is not None
+            if not self.handoff.take(channel, claimed):
+                await self.handoff.release(claimed)
+                rest = True
+        if rest and self.on_queued:
+            self.on_queued()
 
     def _parse(self, channel: str, payload: dict[str, Any] | None) -> Incoming | None:
         parser = self.parsers.get(channel)

@@ -3,7 +3,8 @@
 How a row travels. Per channel, a feeder claims due rows in small batches (status ``sending``),
 replies (priority 0) first; it looks again at once on ``wake()`` and every ``poll`` seconds even
 while bulk rows are buffered, and buffers only about a second of bulk traffic, so a reply never
-waits behind a large broadcast. A dispatcher gives the most urgent ready row to a delivery task
+waits behind a large broadcast. The replies of a batch of handled updates are usually written as
+claimed already and handed straight to the sender (``take``), which saves the claim. A dispatcher gives the most urgent ready row to a delivery task
 when a concurrency slot and a rate permit are free; bulk rows to a chat that got a message less
 than ``per_chat_interval`` ago wait their turn while other chats go ahead. A writer commits the
 outcomes in small groups, then calls the listeners with each group.
@@ -173,6 +174,7 @@ class _Lane:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     done: bool = False
+    accepting: bool = False  # new rows may be handed over (``Sender.take``)
 
     def held_ids(self) -> list[int]:
         return [r.id for *_, r in self.ready] + [r.id for *_, r in self.waiting] + list(self.inflight)
@@ -232,6 +234,32 @@ class Sender:
         for lane in self._lanes.values():
             lane.wake.set()
 
+    def room(self, channel: str) -> int:
+        """Return how many new reply rows of ``channel`` this sender takes into memory now (``take``)."""
+        lane = self._lanes.get(channel)
+        if lane is None or not lane.accepting or self._stopping.is_set() or self.limiters[channel].paused_for() > 0:
+            return 0
+        return max(0, 4 * self._batch(lane) - lane.buffered())
+
+    def take(self, channel: str, rows: list[ClaimedRow]) -> bool:
+        """Send rows that were just written as claimed (status ``sending``), as if claimed here.
+
+        Handing the replies of a handled batch straight over saves a claim's round trip through
+        the database. Rows are held as claimed rows are, so the crash window is the same. False when
+        the channel no longer takes rows (stopping): the caller puts them back in the queue.
+        """
+        lane = self._lanes.get(channel)
+        if lane is None or not lane.accepting or self._stopping.is_set():
+            return False
+        for row in rows:
+            lane.push(row)
+        lane.changed.set()
+        return True
+
+    async def release(self, rows: list[ClaimedRow]) -> None:
+        """Put rows that ``take`` refused back in the queue."""
+        await self._safe(self._release([r.id for r in rows], None))
+
     def stop(self) -> None:
         self._stopping.set()
         for lane in self._lanes.values():
@@ -272,7 +300,7 @@ class Sender:
     # ------------------------------------------------------------------ one channel
 
     async def _pump(self, name: str, *, until_idle: bool) -> int:
-        lane = _Lane(name, asyncio.Semaphore(self.concurrency))
+        lane = _Lane(name, asyncio.Semaphore(self.concurrency), accepting=not until_idle)
         self._lanes[name] = lane
         self._ensure_writer()
         counter = {"taken": 0}
@@ -280,6 +308,7 @@ class Sender:
         try:
             await self._dispatch(lane, until_idle)
         finally:
+            lane.accepting = False
             # Let the feeder finish its claim rather than cancel it mid-commit (rows would stay claimed).
             lane.wake.set()
             try:

@@ -22,6 +22,7 @@ from bot.sandbox.fake_telegram import FakeTelegramServer
 from bot.sender import Outcome, RateLimiter, Sender
 from bot.telegram.channel import TelegramChannel
 from storage.models import Identity, OutboxItem
+from storage.repos.outbox import OutboxRepo
 from tests.conftest import USE_PG
 from tests.harness import Harness
 
@@ -123,6 +124,80 @@ async def test_a_reply_overtakes_a_running_broadcast(harness: Harness, server, c
     # About one second of bulk rows is buffered (100 here); the reply must not wait behind them.
     limit = s.concurrency + 3 if woken else s.concurrency + 3 + int(100 * s.poll * 1.5)
     assert overtaken <= limit < 100 // 2, overtaken
+
+
+class Hanging(FakeChannel):
+    """An adapter whose calls never return: the process dies with them under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[str] = []
+
+    async def deliver(self, chat_id: str, payload: dict[str, Any]) -> str | None:
+        self.started.append(chat_id)
+        await asyncio.Event().wait()
+        return None
+
+
+def count_claimed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many rows each outbox claim takes."""
+    taken: list[int] = []
+    real = OutboxRepo.claim
+
+    async def claim(self: OutboxRepo, *args: Any, **kwargs: Any) -> Any:
+        rows = await real(self, *args, **kwargs)
+        taken.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(OutboxRepo, "claim", claim)
+    return taken
+
+
+async def test_replies_of_handled_messages_go_straight_to_the_running_sender(
+    harness: Harness, server, channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = count_claimed(monkeypatch)
+    await harness.add_person(7, "Điểu Hùng", "reporter", "X1-T1")
+    s = sender(harness, channel)
+    harness.pipeline.handoff = s
+    runner = asyncio.create_task(s.run())
+    await wait_until(lambda: s.room("telegram") > 0)
+    await harness.send(7, "Bà con phản ánh giá phân bón tăng")
+    await wait_until(lambda: any("Đã nhận báo cáo số" in t for t in sent_texts(server)))
+    await wait_until(lambda: not s._pending_outcomes)
+    assert sum(taken) == 0, "the reply was handed over, not claimed from the table"
+    assert await statuses(harness) == {"sent": 1}
+    # A stopping sender takes nothing: the reply waits in the table and the next run sends it.
+    s.stop()
+    await runner
+    assert s.room("telegram") == 0
+    await harness.send(7, "Giá lúa giảm mạnh, bà con lo lắng")
+    assert await statuses(harness) == {"sent": 1, "pending": 1}
+    await sender(harness, channel).drain()
+    assert len(sent_texts(server)) == 2 and await statuses(harness) == {"sent": 2}
+
+
+async def test_a_handed_over_reply_survives_a_crash_before_it_is_sent(harness: Harness, server, channel) -> None:
+    await harness.add_person(7, "Điểu Hùng", "reporter", "X1-T1")
+    hanging = Hanging()
+    crashed = sender(harness, hanging)
+    harness.pipeline.handoff = crashed
+    runner = asyncio.create_task(crashed.run())
+    await wait_until(lambda: crashed.room("telegram") > 0)
+    await harness.send(7, "Sạt lở bờ sông, 3 hộ phải di dời")
+    await wait_until(lambda: hanging.started == ["7"])
+    # The process dies here, its call under way: the table says the row is being sent.
+    assert await statuses(harness) == {"sending": 1}
+    restarted = sender(harness, channel)
+    assert await restarted.requeue_stale(older_than=timedelta(0)) == 1  # what App.start does
+    await restarted.drain()
+    assert [t for t in sent_texts(server) if "Đã nhận báo cáo số" in t] != []
+    assert await statuses(harness) == {"sent": 1}
+    for task in crashed._lanes["telegram"].tasks:  # clean up the dead process's call
+        task.cancel()
+    crashed.stop()
+    await runner
+    assert await statuses(harness) == {"sent": 1}
 
 
 async def test_stop_puts_unsent_rows_back_and_a_restart_finishes(harness: Harness, server, channel) -> None:

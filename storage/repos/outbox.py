@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem
 from storage.repos.base import dialect_name, insert_ignore
 
-ClaimedRow = Row[Any]  # an outbox row as claimed for sending: read-only, attributes as on OutboxItem
+
+class ClaimedRow(NamedTuple):
+    """An outbox row taken for sending (status ``sending``): what the sender reads of it."""
+
+    id: int
+    dedupe_key: str
+    channel: str
+    chat_id: str
+    identity_id: int | None
+    person_id: int | None
+    priority: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    not_before: datetime | None
+    claimed_at: datetime | None
+
 # Columns the sender writes back after a delivery attempt (bulk update by primary key).
 RESULT_FIELDS = ("status", "attempts", "not_before", "claimed_at", "sent_at", "message_id", "error")
 
@@ -49,13 +65,18 @@ class OutboxRepo:
         return sorted((await self.add_many_keyed(rows, at)).values())
 
     async def add_many_keyed(self, rows: Sequence[dict[str, Any]], at: datetime) -> dict[str, int]:
-        """Like ``add_many``, but return the new rows' ids by dedupe key (duplicates left out)."""
+        """Like ``add_many``, but return the new rows' ids by dedupe key (duplicates left out).
+
+        A row with a ``claimed_at`` time is written as taken for sending already (status
+        ``sending``): the sender of this process holds it in memory (see ``Sender.take``).
+        """
         if not rows:
             return {}
         module = postgresql if dialect_name(self.session) == "postgresql" else sqlite
         values = [
             _row(r["dedupe_key"], r["channel"], r["chat_id"], r["payload"], at, r.get("identity_id"),
-                 r.get("person_id"), r.get("priority", 0), r.get("kind", "reply"), r.get("not_before"))
+                 r.get("person_id"), r.get("priority", 0), r.get("kind", "reply"), r.get("not_before"),
+                 r.get("claimed_at"))
             for r in rows
         ]
         # One statement compiled once, executed in batches ("insertmanyvalues"): fast for thousands of rows.
@@ -99,9 +120,9 @@ class OutboxRepo:
             update(_TABLE)
             .where(_TABLE.c.id.in_(select(picked.c.id)), _TABLE.c.status == "pending")
             .values(status="sending", claimed_at=now)
-            .returning(*_TABLE.c)
+            .returning(*_CLAIMED)
         )
-        rows = list((await (await self.session.connection()).execute(stmt)).all())
+        rows = [ClaimedRow._make(row) for row in (await (await self.session.connection()).execute(stmt)).all()]
         rows.sort(key=lambda r: (r.priority, r.id))
         return rows
 
@@ -164,18 +185,20 @@ class OutboxRepo:
 
 
 _TABLE = cast(Table, OutboxItem.__table__)
+_CLAIMED = [_TABLE.c[name] for name in ClaimedRow._fields]
 # Core executemany by primary key: the ORM's bulk update costs several times more per row.
 _RECORD = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values({f: bindparam(f) for f in RESULT_FIELDS})
 
 
 def _row(
     dedupe_key: str, channel: str, chat_id: str, payload: dict[str, Any], at: datetime, identity_id: int | None,
-    person_id: int | None, priority: int, kind: str, not_before: datetime | None,
+    person_id: int | None, priority: int, kind: str, not_before: datetime | None, claimed_at: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": dedupe_key, "channel": channel, "chat_id": chat_id, "identity_id": identity_id,
-        "person_id": person_id, "priority": priority, "kind": kind, "payload": payload, "status": "pending",
-        "attempts": 0, "not_before": not_before, "created_at": at,
+        "person_id": person_id, "priority": priority, "kind": kind, "payload": payload,
+        "status": "pending" if claimed_at is None else "sending", "attempts": 0, "not_before": not_before,
+        "created_at": at, "claimed_at": claimed_at,
     }
 
 
