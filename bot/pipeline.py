@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.outbox import reply_rows, write_rows
 from handlers.context import Ctx, Services
-from handlers.reports import source_key
+from handlers.reports import MAX_TEXT, source_key
 from handlers.router import dispatch
 from handlers.types import Incoming, Result
 from storage.repos.outbox import ClaimedRow
@@ -119,14 +119,14 @@ class Pipeline:
             if not items:
                 return []
             parsed = [(item, self._parse(item.channel, item.payload)) for item in items]
-            await self._look_ahead(uow, [msg for _, msg in parsed if msg is not None], now)
+            tagged = await self._look_ahead(uow, [msg for _, msg in parsed if msg is not None], now)
             rows: list[dict[str, Any]] = []
             for item, msg in parsed:
                 result = Result()
                 if msg is not None:
                     if msg.command or msg.payload is not None:
                         await uow.session.flush()  # what the batch wrote so far is visible to any query
-                    ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now)
+                    ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now, tagged=tagged.get(id(msg)))
                     result = await dispatch(ctx)
                     rows += await reply_rows(uow, msg, result.replies, f"r:{item.channel}:{item.update_key}",
                                              ctx.identity)
@@ -176,8 +176,13 @@ class Pipeline:
         parser = self.parsers.get(channel)
         return parser(payload or {}) if parser else None
 
-    async def _look_ahead(self, uow: UnitOfWork, msgs: list[Incoming], now: datetime) -> None:
-        """Load in a few queries what the handlers of these messages will look up one by one."""
+    async def _look_ahead(self, uow: UnitOfWork, msgs: list[Incoming], now: datetime) -> dict[int, tuple[str, Any]]:
+        """Load in a few queries what the handlers of these messages will look up one by one.
+
+        Reports are tagged here already (returned by ``id`` of the message, for ``Ctx.tag``), so
+        that the units above a reporter and their officers are loaded only for urgent reports.
+        """
+        tagged: dict[int, tuple[str, Any]] = {}
         for channel in {m.channel for m in msgs}:
             mine = [m for m in msgs if m.channel == channel]
             people = await uow.people.prefetch_accounts(channel, [m.external_user_id for m in mine])
@@ -189,15 +194,26 @@ class Pipeline:
                 continue
             person_ids = [p.id for p in people]
             await uow.states.prefetch(person_ids)
-            # For urgent alerts: every unit above the reporters, and the officers there.
-            chains = await uow.units.prefetch_chains({p.unit_id for p in people if p.unit_id is not None})
-            await uow.people.prefetch_officers(chains)
+            urgent = set()
+            for m in plain:
+                text = (m.text or "").strip()
+                if text and len(text) <= MAX_TEXT:
+                    tags = self.services.tagger.tag(text)
+                    tagged[id(m)] = (text, tags)
+                    if tags.urgent:
+                        urgent.add(m.external_user_id)
+            # For urgent alerts: every unit above their reporters, and the officers there.
+            units = {person.unit_id for ident, person in uow.people.accounts(channel)
+                     if ident.external_user_id in urgent and person.unit_id is not None}
+            if units:
+                await uow.people.prefetch_officers(await uow.units.prefetch_chains(units))
             window = self.services.settings.report_merge_seconds
             await uow.reports.prefetch(
                 channel, [source_key(m) for m in plain], person_ids,
                 now - timedelta(seconds=window) if window > 0 else None,
             )
             await uow.reports.reserve_ids(len(plain))
+        return tagged
 
     async def retry_unhandled(self) -> int:
         """Handle updates stored before a crash or restart; return how many were handled."""

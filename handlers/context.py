@@ -34,6 +34,13 @@ class Ctx:
     now: datetime
     person: Person | None = None
     identity: Identity | None = None
+    tagged: tuple[str, Any] | None = None  # (text, its TagResult) when tagged ahead for a batch
+
+    def tag(self, text: str) -> Any:
+        """Tag ``text`` with the current lexicon, reusing the result found ahead for the same text."""
+        if self.tagged is not None and self.tagged[0] == text:
+            return self.tagged[1]
+        return self.services.tagger.tag(text)
 
     @property
     def actor(self) -> str:

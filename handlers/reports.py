@@ -143,7 +143,7 @@ async def _file_text(ctx: Ctx, text: str) -> Result:
         previous = await ctx.uow.reports.last_filed_by_person(ctx.person.id, ctx.now - window)
         if previous is not None and previous.status == "new":
             return await _append(ctx, previous, text)
-    result = ctx.services.tagger.tag(text)
+    result = ctx.tag(text)
     if result.kind != "report":
         return await _ask_to_file(ctx, text, result)
     report = await _new_report(ctx, text, "filed", result)
