@@ -40,6 +40,15 @@ def _mount_digest() -> None:
 _mount_digest()
 
 
+def _mount_people() -> None:
+    from bot.people_cli import people_app
+
+    app.add_typer(people_app, name="people")
+
+
+_mount_people()
+
+
 @lexicon_app.command("check")
 def lexicon_check(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
     """Validate a lexicon file; print every problem with its place in the file."""

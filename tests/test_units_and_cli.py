@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from bot import texts
 from bot.cli import app
 from bot.units_import import import_units
-from tests.harness import Harness
+from tests.harness import Harness, texts_of
 
 runner = CliRunner()
 
@@ -103,3 +106,43 @@ def test_cli_units_invites_admin_and_init(cli_env: str, tmp_path: Path) -> None:
     group = runner.invoke(app, ["group-add", "--chat-id", "-100123", "--unit", "DEMO"])
     assert group.exit_code == 0 and "Đã đăng ký nhóm" in group.output
     assert runner.invoke(app, ["group-add", "--chat-id", "-1", "--unit", "NOPE"]).exit_code == 1
+
+
+async def cli(*args: str) -> Any:
+    """Run a `danvan` command the way an operator does (in a thread: it runs its own event loop)."""
+    return await asyncio.to_thread(runner.invoke, app, list(args))
+
+
+async def test_cli_people_change_role_and_unit_and_lock_accounts(harness: Harness, cli_env: str) -> None:
+    hung = await harness.add_person(100, "Điểu Hùng", "reporter", "X1-T1")
+    await harness.add_person(101, "Lê Sóc", "reporter", "X2-A1")
+    listed = await cli("people", "list", "--unit", "X1")
+    assert listed.exit_code == 0 and "Điểu Hùng" in listed.output and "Lê Sóc" not in listed.output
+    assert "Báo cáo viên cơ sở" in listed.output and "X1-T1" in listed.output and "telegram" in listed.output
+    assert texts_of(await harness.send(100, "/xem")) == texts.NOT_ALLOWED  # a reporter may not list reports
+
+    changed = await cli("people", "set", str(hung), "--role", "officer", "--unit", "X1")
+    assert changed.exit_code == 0 and "Cán bộ Ban" in changed.output and "X1" in changed.output
+    as_officer = texts_of(await harness.send(100, "/xem"))
+    assert as_officer and as_officer != texts.NOT_ALLOWED  # now an officer of X1
+
+    locked = await cli("people", "deactivate", str(hung))
+    assert locked.exit_code == 0 and "Đã khóa" in locked.output
+    assert texts_of(await harness.send(100, "Bà con phản ánh giá phân bón tăng")) == texts.ACCOUNT_DISABLED
+    assert "Điểu Hùng" not in (await cli("people", "list")).output
+    assert "đã khóa" in (await cli("people", "list", "--all")).output
+    assert (await cli("people", "activate", str(hung))).exit_code == 0
+    assert "Đã nhận báo cáo số" in texts_of(await harness.send(100, "Bà con phản ánh giá phân bón tăng"))
+
+    async with harness.uow() as uow:
+        actions = [(a.action, a.actor, a.target) for a in reversed(await uow.audit.recent(10))]
+        change = (await uow.audit.recent(1, action="person.change"))[0]
+    assert actions[-3:] == [("person.change", "cli", f"person:{hung}"), ("person.deactivate", "cli", f"person:{hung}"),
+                            ("person.activate", "cli", f"person:{hung}")]
+    assert change.details["before"]["role"] == "reporter" and change.details["after"]["role"] == "officer"
+
+    assert (await cli("people", "set", "99999", "--role", "admin")).exit_code == 1
+    assert (await cli("people", "set", str(hung), "--unit", "NOPE")).exit_code == 1
+    assert (await cli("people", "set", str(hung), "--role", "boss")).exit_code != 0
+    assert (await cli("people", "set", str(hung))).exit_code != 0
+    assert (await cli("people", "deactivate", "99999")).exit_code == 1

@@ -114,9 +114,12 @@ class PersonRepo:
                     return ident
         return active[0] if active else None
 
-    async def in_units(self, unit_paths: Sequence[str] | None = None, role: str | None = None) -> Sequence[Person]:
-        """Return active people, optionally within the subtrees given by unit paths and of one role."""
-        stmt = select(Person).where(Person.active.is_(True))
+    async def in_units(
+        self, unit_paths: Sequence[str] | None = None, role: str | None = None, *, include_inactive: bool = False
+    ) -> Sequence[Person]:
+        """Return active people (locked ones too with ``include_inactive``), optionally within the
+        subtrees given by unit paths and of one role."""
+        stmt = select(Person) if include_inactive else select(Person).where(Person.active.is_(True))
         if role:
             stmt = stmt.where(Person.role == role)
         if unit_paths is not None:
