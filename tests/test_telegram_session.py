@@ -44,7 +44,7 @@ from aiogram.types import (
 
 from bot.sandbox.fake_telegram import Call, FakeTelegramServer, demo_png
 from bot.sandbox.spec import load_spec
-from bot.telegram.channel import NO_PREVIEW
+from bot.telegram.channel import NO_PREVIEW, SendText, keyboard_json
 from bot.telegram.runtime import make_bot
 from bot.telegram.session import JsonAiohttpSession
 
@@ -227,6 +227,9 @@ METHODS: list[TelegramMethod[Any]] = [
     BanChatMember(chat_id=-100, user_id=USER, until_date=1_800_000_000),
     RestrictChatMember(chat_id=-100, user_id=USER, permissions=ChatPermissions(can_send_messages=False),
                        until_date=WHEN),
+    SendText(chat_id=USER, text="Đã nhận báo cáo số <b>#7</b>", parse_mode="HTML", reply_markup=keyboard_json(
+        [[{"label": "✅ Nhân dân", "payload": "rp:t:7:n"}]]), link_preview_options={"is_disabled": True}),
+    SendText(chat_id="-1001", text="x"),
 ]
 
 

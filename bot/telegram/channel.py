@@ -48,6 +48,7 @@ class SendText(TelegramMethod[dict[str, Any]]):
 
     __returning__: ClassVar[Any] = dict[str, Any]
     __api_method__: ClassVar[str] = "sendMessage"
+    __plain_json__: ClassVar[bool] = True  # fields are JSON values: the session posts them as they are
 
     chat_id: int | str
     text: str

@@ -40,6 +40,9 @@ class JsonAiohttpSession(AiohttpSession):
 
     def build_json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
         """Return the call as a JSON body, or None when it carries an upload (which needs a form)."""
+        if getattr(method, "__plain_json__", False):
+            # Every field holds a JSON value already (``SendText``): no dump and no walk needed.
+            return self.json_dumps({k: v for k, v in method.__dict__.items() if v is not None and v != ""}).encode()
         files: dict[str, InputFile] = {}
         body: dict[str, Any] = {}
         # None is left out at every level by build_form_data as well; dropping it here saves the walk.
