@@ -178,3 +178,32 @@ async def test_a_burst_of_reports_is_answered_in_each_chats_order(server: FakeTe
             receipt, listing = [c.plain_text for c in server.sent_to(100 + i)]
             assert "Đã nhận báo cáo số" in receipt and f"tin {i}" in listing
     assert server.invalid_calls == []
+
+
+async def test_a_changed_role_shows_in_the_chat_menu_at_the_next_help_or_refused_command(
+    server: FakeTelegramServer, db_url: str
+) -> None:
+    settings = make_settings(db_url, server)
+    async with running_app(settings) as app:
+        await seed(app, [(300, "Trần Thị Ban", "officer", "P")])
+        await app.start(webhook=False)
+        chat = {"type": "chat", "chat_id": 300}
+
+        async def menu_after(text: str, reply: str) -> list[str]:
+            calls = len(server.calls_to("setMyCommands"))
+            server.send_text(300, text)
+            await wait_message(server, 300, reply)
+            await server.wait_for(lambda c: len(server.calls_to("setMyCommands")) > calls)
+            return [c["command"] for c in server.commands_for(chat)]
+
+        officer_menu = await menu_after("/trogiup", "/xem")
+        assert "xem" in officer_menu
+        async with app.session_factory() as session:  # as `danvan people set N --role reporter` does
+            person = (await session.execute(select(Person).where(Person.name == "Trần Thị Ban"))).scalar_one()
+            person.role = "reporter"
+            await session.commit()
+        # The stale menu still offers /xem; picking it is refused and the menu is the reporter's now.
+        reporter_menu = await menu_after("/xem", "không dành cho vai trò")
+        assert "xem" not in reporter_menu and "cuatoi" in reporter_menu
+        await server.wait_idle()
+    assert server.invalid_calls == []
