@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from bot.settings import Settings
+from bot.texts import cli as cli_texts
 
 T = TypeVar("T")
 app = typer.Typer(help="Danvan: grassroots situation reporting bot.", no_args_is_help=True, add_completion=False)
@@ -59,7 +60,7 @@ def lexicon_check(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
         typer.echo(err, err=True)
     if errors:
         raise typer.Exit(1)
-    typer.echo("Từ điển hợp lệ.")
+    typer.echo(cli_texts.LEXICON_VALID)
 
 
 @app.command()
@@ -121,7 +122,7 @@ def db_upgrade() -> None:
     from storage.db import upgrade_sync
 
     upgrade_sync(settings().database_url)
-    typer.echo("Database schema is up to date.")
+    typer.echo(cli_texts.SCHEMA_UP_TO_DATE)
 
 
 @units_app.command("import")
@@ -146,9 +147,9 @@ def units_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
     if report.errors:
         for err in report.errors:
             typer.echo(err, err=True)
-        typer.echo("Không nhập gì: hãy sửa các dòng trên rồi chạy lại.", err=True)
+        typer.echo(cli_texts.IMPORT_NOTHING_WRITTEN, err=True)
         raise typer.Exit(1)
-    typer.echo(f"Đã nhập: {report.created} mới, {report.updated} cập nhật, {report.unchanged} không đổi.")
+    typer.echo(cli_texts.imported(report.created, report.updated, report.unchanged))
 
 
 @invite_app.command("create")
@@ -167,8 +168,8 @@ def invite_create(
     s = settings()
     try:
         role = parse_role(role)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    except ValueError:
+        raise typer.BadParameter(cli_texts.unknown_role(role)) from None
     username = bot_username or _bot_username(s)
 
     async def body(uow: Any) -> Any:
@@ -184,7 +185,7 @@ def invite_create(
 
     issued = _run(_with_uow, s.database_url, body)
     if issued is None:
-        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
     for item in issued:
         typer.echo(f"{item.code}\t{item.link or ''}".rstrip())
@@ -221,7 +222,7 @@ def admin_add(
     from storage.db import upgrade_sync
 
     if telegram_id is None and zalo_id is None:
-        raise typer.BadParameter("give --telegram-id or --zalo-id")
+        raise typer.BadParameter(cli_texts.GIVE_AN_ACCOUNT)
     s = settings()
     upgrade_sync(s.database_url)
     channel, ext = ("telegram", str(telegram_id)) if telegram_id is not None else ("zalo", str(zalo_id))
@@ -243,9 +244,9 @@ def admin_add(
 
     outcome = _run(_with_uow, s.database_url, body)
     if outcome == "no-unit":
-        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
-    typer.echo("Tài khoản này đã được đăng ký." if outcome == "exists" else f"Đã thêm quản trị viên {name}.")
+    typer.echo(cli_texts.ACCOUNT_EXISTS if outcome == "exists" else cli_texts.admin_added(name))
 
 
 @app.command("group-add")
@@ -273,9 +274,9 @@ def group_add(
         return True
 
     if not _run(_with_uow, s.database_url, body):
-        typer.echo(f"Không tìm thấy đơn vị {unit}.", err=True)
+        typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
-    typer.echo("Đã đăng ký nhóm làm việc của văn phòng.")
+    typer.echo(cli_texts.GROUP_ADDED)
 
 
 @app.command()
@@ -301,9 +302,9 @@ def init() -> None:
 
     code = _run(_with_uow, s.database_url, body)
     if code is None:
-        typer.echo("Đã có quản trị viên; không tạo mã khởi tạo.")
+        typer.echo(cli_texts.ADMIN_EXISTS)
         return
-    typer.echo(f"Mã khởi tạo quản trị (dùng một lần, hạn 3 ngày): {code}\nGửi cho bot: /dangky {code}")
+    typer.echo(cli_texts.bootstrap_code(code))
 
 
 def _parse_moment(value: str | None) -> Any:
@@ -316,7 +317,7 @@ def _parse_moment(value: str | None) -> Any:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter("use ISO 8601, e.g. 2026-03-08T08:00:00+07:00") from None
+        raise typer.BadParameter(cli_texts.BAD_MOMENT) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=settings().tz)
     return moment
@@ -349,7 +350,7 @@ def jobs_list(now: Annotated[str | None, typer.Option("--now", help="ISO time (d
 
             runs = await JobRunRepo(session).recent(10)
         if runs:
-            typer.echo("\nĐã chạy gần đây:")
+            typer.echo("\n" + cli_texts.RECENT_RUNS)
         for run in runs:
             typer.echo(f"{run.due_at.astimezone(tz):%Y-%m-%d %H:%M}  {run.job:<10}  {run.period_key}  {run.status}  {run.queued}")
 
@@ -366,9 +367,9 @@ def jobs_run_due(now: Annotated[str | None, typer.Option("--now", help="ISO time
 
     outcomes = _run(_with_app, body)
     if not outcomes:
-        typer.echo("Không có việc nào đến hạn.")
+        typer.echo(cli_texts.NOTHING_DUE)
     for o in outcomes:
-        typer.echo(f"{o.job:<10} {o.period_key}  {o.status}  {o.queued} tin nhắn")
+        typer.echo(cli_texts.job_outcome(o.job, o.period_key, o.status, o.queued))
 
 
 @schedule_app.command("show")
@@ -401,7 +402,7 @@ def schedule_set(
         async with UnitOfWork(application.session_factory) as uow:
             current = (await application.scheduling.calendar(uow)).schedule.to_dict()
             if key not in current:
-                return f"unknown key {key}; keys: {', '.join(current)}"
+                return cli_texts.unknown_schedule_key(key, list(current))
             current[key] = int(value) if value.isdigit() else value
             try:
                 config = ScheduleConfig.from_dict(current)
@@ -417,7 +418,7 @@ def schedule_set(
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(1)
-    typer.echo("Đã lưu lịch mới.")
+    typer.echo(cli_texts.SCHEDULE_SAVED)
 
 
 def main() -> None:

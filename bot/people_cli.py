@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.texts import people as texts
+from bot.texts import cli as texts
 
 people_app = typer.Typer(help="Staff: list, change role or unit, lock and unlock accounts.", no_args_is_help=True)
 
@@ -75,8 +75,8 @@ def people_set(
         raise typer.BadParameter(texts.NOTHING_TO_CHANGE)
     try:
         new_role = parse_role(role) if role is not None else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    except ValueError:
+        raise typer.BadParameter(texts.unknown_role(role or "")) from None
 
     async def body(uow: Any) -> str:
         from bot.clock import SystemClock

@@ -17,6 +17,7 @@ from bot import texts
 from bot.digest.service import DigestService, Rendered, UnknownUnit
 from bot.periods import Calendar
 from bot.settings import Settings
+from bot.texts import cli as cli_texts
 
 CLI_FORMATS = ("text", "docx", "xlsx", "png")
 TAG_RE = re.compile(r"<[^>]+>")
@@ -48,7 +49,7 @@ def digest_command(
 ) -> None:
     """Write the digest of a period for a unit's subtree as text, a Word draft, a workbook or a chart."""
     if fmt not in CLI_FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(CLI_FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(cli_texts.unknown_format(fmt, list(CLI_FORMATS)), param_hint="--format")
     settings = Settings()
     try:
         Calendar(cutoff_day=settings.period_cutoff_day, tz=settings.timezone).period(period)
