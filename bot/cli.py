@@ -87,11 +87,11 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+def run_sync(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     return asyncio.run(fn(*args))
 
 
-async def _with_uow(url: str, body: Callable[[Any], Awaitable[T]]) -> T:
+async def with_uow(url: str, body: Callable[[Any], Awaitable[T]]) -> T:
     from storage.db import create_engine, make_session_factory
     from storage.uow import UnitOfWork
 
@@ -143,7 +143,7 @@ def units_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fals
             await uow.commit()
         return report
 
-    report = _run(_with_uow, s.database_url, body)
+    report = run_sync(with_uow, s.database_url, body)
     if report.errors:
         for err in report.errors:
             typer.echo(err, err=True)
@@ -183,7 +183,7 @@ def invite_create(
         await uow.commit()
         return issued
 
-    issued = _run(_with_uow, s.database_url, body)
+    issued = run_sync(with_uow, s.database_url, body)
     if issued is None:
         typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
@@ -242,7 +242,7 @@ def admin_add(
         await uow.commit()
         return "ok"
 
-    outcome = _run(_with_uow, s.database_url, body)
+    outcome = run_sync(with_uow, s.database_url, body)
     if outcome == "no-unit":
         typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
@@ -273,7 +273,7 @@ def group_add(
             await uow.commit()
         return True
 
-    if not _run(_with_uow, s.database_url, body):
+    if not run_sync(with_uow, s.database_url, body):
         typer.echo(cli_texts.UNIT_NOT_FOUND.format(code=unit), err=True)
         raise typer.Exit(1)
     typer.echo(cli_texts.GROUP_ADDED)
@@ -300,7 +300,7 @@ def init() -> None:
         await uow.commit()
         return issued[0].code
 
-    code = _run(_with_uow, s.database_url, body)
+    code = run_sync(with_uow, s.database_url, body)
     if code is None:
         typer.echo(cli_texts.ADMIN_EXISTS)
         return
@@ -354,7 +354,7 @@ def jobs_list(now: Annotated[str | None, typer.Option("--now", help="ISO time (d
         for run in runs:
             typer.echo(f"{run.due_at.astimezone(tz):%Y-%m-%d %H:%M}  {run.job:<10}  {run.period_key}  {run.status}  {run.queued}")
 
-    _run(_with_app, body)
+    run_sync(_with_app, body)
 
 
 @jobs_app.command("run-due")
@@ -365,7 +365,7 @@ def jobs_run_due(now: Annotated[str | None, typer.Option("--now", help="ISO time
     async def body(application: Any) -> Any:
         return await application.scheduling.run_due(moment)
 
-    outcomes = _run(_with_app, body)
+    outcomes = run_sync(_with_app, body)
     if not outcomes:
         typer.echo(cli_texts.NOTHING_DUE)
     for o in outcomes:
@@ -382,7 +382,7 @@ def schedule_show() -> None:
         async with UnitOfWork(application.session_factory) as uow:
             return (await application.scheduling.calendar(uow)).schedule
 
-    config = _run(_with_app, body)
+    config = run_sync(_with_app, body)
     for key, value in config.to_dict().items():
         typer.echo(f"{key} = {value}")
 
@@ -414,7 +414,7 @@ def schedule_set(
             await uow.commit()
         return None
 
-    problem = _run(_with_app, body)
+    problem = run_sync(_with_app, body)
     if problem:
         typer.echo(problem, err=True)
         raise typer.Exit(1)

@@ -26,10 +26,9 @@ def _database() -> str:
 
 
 def _run(body: Any) -> Any:
-    from bot.cli import _run as run
-    from bot.cli import _with_uow
+    from bot.cli import run_sync, with_uow
 
-    return run(_with_uow, _database(), body)
+    return run_sync(with_uow, _database(), body)
 
 
 async def _describe(uow: Any, person: Any) -> str:

@@ -162,8 +162,9 @@ class Pipeline:
                 rest = True
                 continue
             by_channel.setdefault(row["channel"], []).append(ClaimedRow(
-                row_id, row["dedupe_key"], row["channel"], row["chat_id"], row["identity_id"], row["person_id"],
-                row["priority"], row["kind"], row["payload"], 0, None, row["claimed_at"]))
+                id=row_id, dedupe_key=row["dedupe_key"], channel=row["channel"], chat_id=row["chat_id"],
+                identity_id=row["identity_id"], person_id=row["person_id"], priority=row["priority"],
+                kind=row["kind"], payload=row["payload"], attempts=0, not_before=None, claimed_at=row["claimed_at"]))
         for channel, claimed in by_channel.items():
             assert self.handoff is not None
             if not self.handoff.take(channel, claimed):

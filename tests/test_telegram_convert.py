@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiogram.types import Update
 
-from bot.telegram.convert import parse_update
+from bot.telegram.convert import is_update, parse_update
 from handlers.types import Attachment, Location
 
 DATE = 1_770_000_000
@@ -109,6 +109,7 @@ def test_a_button_press_carries_its_data_and_the_message_it_was_on() -> None:
     {"update_id": 1, "callback_query": {"id": "c", "data": "no sender"}},
 ])
 def test_a_malformed_update_is_dropped_with_a_warning(payload: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    assert not is_update(payload)  # the webhook answers 400
     with caplog.at_level(logging.WARNING, logger="bot.telegram.convert"):
         assert parse_update(payload) is None
     assert "does not match the Bot API schema" in caplog.text
@@ -122,6 +123,7 @@ def test_what_aiogram_accepts_is_read_the_same() -> None:
     for payload in payloads:
         full = Update.model_validate(payload).message
         msg = parse_update(payload)
+        assert is_update(payload)
         assert full is not None and msg is not None
         assert msg.text == (full.text or full.caption)
         assert msg.received_at == full.date and msg.message_id == str(full.message_id)

@@ -89,6 +89,15 @@ class _Update(_Part):
     callback_query: _Callback | None = None
 
 
+def is_update(payload: Any) -> bool:
+    """Return True when a payload matches the schema of the fields the bot reads (webhook check)."""
+    try:
+        _Update.model_validate(payload)
+    except ValidationError:
+        return False
+    return True
+
+
 def parse_update(payload: dict[str, Any]) -> Incoming | None:
     """Return the neutral message of an update, or None for updates the bot does not act on."""
     try:

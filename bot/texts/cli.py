@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.texts import role_label
+
 # danvan db, lexicon, units, invite, admin, group-add, init
 SCHEMA_UP_TO_DATE = "Cơ sở dữ liệu đã ở phiên bản mới nhất."
 LEXICON_VALID = "Từ điển hợp lệ."
@@ -28,15 +30,11 @@ STATE_INACTIVE = "đã khóa"
 
 
 def person_line(person_id: int, name: str, role: str, unit: str, channels: str, active: bool) -> str:
-    from bot.texts import role_label
-
     state = STATE_ACTIVE if active else STATE_INACTIVE
     return f"{person_id:>6}  {name} · {role_label(role)} · {unit or '—'} · {channels or '—'} · {state}"
 
 
 def person_changed(name: str, role: str, unit: str) -> str:
-    from bot.texts import role_label
-
     return f"Đã cập nhật {name}: {role_label(role)}, đơn vị {unit or '—'}."
 
 
