@@ -112,7 +112,8 @@ class App:
 
     def build_sender(self) -> Sender:
         rates = {"telegram": self.settings.telegram_rate, "zalo": self.settings.zalo_rate}
-        self.sender = Sender(self.session_factory, self.clock, self.channels, rates)
+        self.sender = Sender(self.session_factory, self.clock, self.channels, rates,
+                             concurrency=self.settings.sender_concurrency)
         self.sender.listeners.append(NoticeProgress(self.session_factory, self.clock, wake=self.sender.wake))
         self.sender.listeners.append(self.quota.on_outcomes)
         self.quota.on_queued = self.sender.wake

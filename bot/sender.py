@@ -17,7 +17,10 @@ are retried with exponential backoff, then the row fails with the reason after `
 Crash window. A row is marked ``sent`` only after the platform accepted it, so a crash never loses
 a message. A row is *in flight* from the moment its call starts until its outcome is committed,
 and a concurrency slot is held for that whole time: at most ``concurrency`` rows per channel
-(default 8) are in flight in a worker. After ``kill -9`` they are still ``sending`` and
+(default 32, ``SENDER_CONCURRENCY``) are in flight in a worker, and every call also takes a rate
+permit, so at the platforms' rates only rate × round-trip calls (a handful) are ever in flight;
+the full window is reached only in a burst at a high rate, where the writer then records the
+outcomes of about that many calls per transaction. After ``kill -9`` they are still ``sending`` and
 ``requeue_stale`` queues them again on restart; only those can reach a recipient twice (the
 platform may have accepted them just before the kill). Rows claimed but not started are queued
 again as well, but they were never sent. A timed-out call is the same case: it is retried, and the
@@ -196,7 +199,7 @@ class Sender:
         channels: dict[str, ChannelAdapter],
         rates: dict[str, float],
         *,
-        concurrency: int = 8,
+        concurrency: int = 32,
         max_attempts: int = 5,
         backoff_base: float = 2.0,
         per_chat_interval: float = 1.0,

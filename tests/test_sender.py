@@ -110,7 +110,8 @@ async def test_replies_go_before_bulk_and_nothing_is_sent_twice(harness: Harness
 @pytest.mark.parametrize("woken", [True, False], ids=["woken", "found-by-polling"])
 async def test_a_reply_overtakes_a_running_broadcast(harness: Harness, server, channel, woken: bool) -> None:
     await queue(harness, list(range(1, 401)), priority=5, prefix="bulk")
-    s = sender(harness, channel, rate=100.0)
+    # Eight slots: the bulk calls already under way when the reply comes are bounded by them below.
+    s = sender(harness, channel, rate=100.0, concurrency=8)
     runner = asyncio.create_task(s.run())
     await wait_until(lambda: len(sent_texts(server)) >= 60)
     await queue(harness, [900], priority=0, prefix="reply")
