@@ -125,7 +125,7 @@ class Pipeline:
                 result = Result()
                 if msg is not None:
                     if msg.command or msg.payload is not None:
-                        await uow.session.flush()  # what the batch wrote so far is visible to any query
+                        await uow.flush()  # what the batch wrote so far is visible to any query
                     ctx = Ctx(uow=uow, services=self.services, msg=msg, now=now, tagged=tagged.get(id(msg)))
                     result = await dispatch(ctx)
                     rows += await reply_rows(uow, msg, result.replies, f"r:{item.channel}:{item.update_key}",

@@ -17,7 +17,7 @@ from storage.repos.invites import InviteRepo
 from storage.repos.links import LinkRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PersonRepo
-from storage.repos.reports import ReportRepo
+from storage.repos.reports import ReportRepo, write_unwritten
 from storage.repos.state import StateRepo
 from storage.repos.units import UnitRepo
 from storage.repos.usage import UsageRepo
@@ -74,7 +74,13 @@ class UnitOfWork:
         # close() rolls back anything not committed, and leaves loaded objects readable (detached).
         await self.session.close()
 
+    async def flush(self) -> None:
+        """Write everything added so far, so that any query sees it."""
+        await write_unwritten(self.session)
+        await self.session.flush()
+
     async def commit(self) -> None:
+        await write_unwritten(self.session)  # a commit with nothing else to flush skips the flush hook
         await self.session.commit()
 
     async def rollback(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import bot.pipeline
 from bot.inbound import Inbound
@@ -143,3 +143,41 @@ async def test_updates_arriving_together_are_stored_together(harness: Harness, m
     await inbound.close()
     assert all(results) and sum(writes) == 30 and len(writes) <= 3
     assert len(await harness.new_replies()) == 30
+
+
+async def test_reports_added_ahead_are_written_before_anything_that_needs_them(harness: Harness) -> None:
+    """A batch's reports are inserted by one statement later on; until then they must behave as written."""
+    person_id = await harness.add_person(100, "Điểu Hùng", "reporter", "X1-T1")
+    now = harness.clock.now()
+    async with harness.uow() as uow:
+        person = await uow.people.get(person_id)
+        assert person is not None and person.unit_id is not None
+        unit_id = person.unit_id
+
+    def report(key: str) -> Report:
+        return Report(person_id=person_id, unit_id=unit_id, channel="telegram", source_key=key, text=f"báo cáo {key}",
+                      created_at=now, updated_at=now, period_key="2026-Q4")
+
+    async with harness.uow() as uow:
+        await uow.reports.reserve_ids(3)
+        first = await uow.reports.add(report("1:1"))
+        second = await uow.reports.add(report("1:2"))
+        assert (first.status, first.state, first.tag_meta, first.attachments) == ("new", "filed", {}, [])
+        second.status = "acknowledged"  # changed before it was written: the insert must come first
+        await uow.reports.add_event(first.id, "append", now, person_id)  # a row that refers to it
+        assert await uow.reports.by_source("telegram", "1:2") is second
+        await uow.commit()
+    async with harness.uow() as uow:
+        rows = (await uow.session.execute(select(Report).order_by(Report.id))).scalars().all()
+        assert [(r.source_key, r.status, r.text) for r in rows] == [
+            ("1:1", "new", "báo cáo 1:1"), ("1:2", "acknowledged", "báo cáo 1:2")]
+        assert [e.action for e in await uow.reports.events(rows[0].id)] == ["append"]
+
+    async with harness.uow() as uow:
+        await uow.reports.reserve_ids(1)
+        await uow.reports.add(report("1:3"))
+        await uow.rollback()  # the report goes with the transaction that added it
+        await uow.commit()
+    async with harness.uow() as uow:
+        assert await uow.reports.by_source("telegram", "1:3") is None
+        assert await uow.session.scalar(select(func.count(Report.id))) == 2
