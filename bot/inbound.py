@@ -36,7 +36,8 @@ class Inbound:
         self.max_batch = max_batch
         self.workers = workers
         self._to_store: list[tuple[str, str, dict[str, Any], asyncio.Future[bool]]] = []
-        self._waiting: list[tuple[int, str]] = []  # stored, not handled yet: (inbox id, chat key)
+        # Stored, not handled yet: (inbox id, chat key, content), the content kept so as not to read it back.
+        self._waiting: list[tuple[int, str, dict[str, Any]]] = []
         self._busy: set[str] = set()  # chats with an update in a running batch
         self._running = 0
         self._batches: set[asyncio.Task[None]] = set()
@@ -107,10 +108,10 @@ class Inbound:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for key, chat, _, future in group:
+                for key, chat, payload, future in group:
                     item_id = ids.pop(key, None)  # pop: a key repeated in the group is new only once
                     if item_id is not None:
-                        self._waiting.append((item_id, chat))
+                        self._waiting.append((item_id, chat, payload))
                     if not future.done():
                         future.set_result(item_id is not None)
                 self._wake_handle.set()
@@ -130,10 +131,10 @@ class Inbound:
                 task.add_done_callback(self._batch_done)
             self._check_idle()
 
-    def _next_batch(self) -> list[tuple[int, str]]:
+    def _next_batch(self) -> list[tuple[int, str, dict[str, Any]]]:
         """Take up to max_batch waiting updates in arrival order, one per chat, none of a busy chat."""
-        batch: list[tuple[int, str]] = []
-        rest: list[tuple[int, str]] = []
+        batch: list[tuple[int, str, dict[str, Any]]] = []
+        rest: list[tuple[int, str, dict[str, Any]]] = []
         taken: set[str] = set()
         for entry in self._waiting:
             chat = entry[1]
@@ -143,18 +144,19 @@ class Inbound:
                 rest.append(entry)
             taken.add(chat)  # a chat's later updates wait behind its earlier ones
         self._waiting = rest
-        self._busy.update(chat for _, chat in batch)
+        self._busy.update(chat for _, chat, _ in batch)
         return batch
 
     def _batch_done(self, task: asyncio.Task[None]) -> None:
         self._batches.discard(task)
         self._check_idle()
 
-    async def _run_batch(self, batch: list[tuple[int, str]]) -> None:
-        chats = {chat for _, chat in batch}
+    async def _run_batch(self, batch: list[tuple[int, str, dict[str, Any]]]) -> None:
+        chats = {chat for _, chat, _ in batch}
         try:
             try:
-                handled = await self.pipeline.process_batch([item_id for item_id, _ in batch])
+                handled = await self.pipeline.process_batch([item_id for item_id, _, _ in batch],
+                                                            {item_id: payload for item_id, _, payload in batch})
             finally:
                 self._running -= 1
                 self._wake_handle.set()  # the next batch may start while the actions below run

@@ -24,6 +24,8 @@ from handlers.context import Ctx, Services
 from handlers.reports import MAX_TEXT, source_key
 from handlers.router import dispatch
 from handlers.types import Incoming, Result
+from storage.models import InboxItem
+from storage.repos.inbox import ClaimedItem
 from storage.repos.outbox import ClaimedRow
 from storage.uow import UnitOfWork
 
@@ -90,19 +92,21 @@ class Pipeline:
         handled = await self.process_batch([item_id])
         return handled[0] if handled else None
 
-    async def process_batch(self, item_ids: Sequence[int]) -> list[Handled]:
+    async def process_batch(self, item_ids: Sequence[int], held: dict[int, dict[str, Any]] | None = None) -> list[Handled]:
         """Handle stored updates in one transaction, in id order; return what is left to do for each.
 
-        Updates handled already are skipped. If one fails, each is handled alone, so that the
-        others go through and only the failing one has its attempt counted.
+        ``held``: the content of every update by inbox id, when the caller still has it from
+        storing them; then it is not read back. Updates handled already are skipped. If one fails,
+        each is handled alone, so that the others go through and only the failing one has its
+        attempt counted.
         """
         try:
-            return await self._process_batch(item_ids)
+            return await self._process_batch(item_ids, held)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
             if len(item_ids) > 1:
                 out: list[Handled] = []
                 for item_id in item_ids:
-                    out += await self.process_batch([item_id])
+                    out += await self.process_batch([item_id], held)
                 return out
             # Log the type only: the exception text could quote the report.
             log.exception("handling inbox item %s failed (%s)", item_ids[0], type(exc).__name__)
@@ -111,14 +115,20 @@ class Pipeline:
                 await uow.commit()
             return []
 
-    async def _process_batch(self, item_ids: Sequence[int]) -> list[Handled]:
+    async def _process_batch(self, item_ids: Sequence[int], held: dict[int, dict[str, Any]] | None) -> list[Handled]:
         handled: list[Handled] = []
         async with UnitOfWork(self.session_factory) as uow:
             now = self.services.clock.now()
-            items = await uow.inbox.claim_many(item_ids, now)
+            items: Sequence[ClaimedItem | InboxItem]
+            parsed: list[tuple[ClaimedItem | InboxItem, Incoming | None]]
+            if held is not None and all(item_id in held for item_id in item_ids):
+                items = await uow.inbox.claim_held(item_ids, now)
+                parsed = [(item, self._parse(item.channel, held[item.id])) for item in items]
+            else:
+                items = await uow.inbox.claim_many(item_ids, now)
+                parsed = [(item, self._parse(item.channel, item.payload)) for item in items]
             if not items:
                 return []
-            parsed = [(item, self._parse(item.channel, item.payload)) for item in items]
             tagged = await self._look_ahead(uow, [msg for _, msg in parsed if msg is not None], now)
             rows: list[dict[str, Any]] = []
             for item, msg in parsed:

@@ -93,10 +93,12 @@ class Harness:
         return await self.new_replies()
 
     async def send_batch(self, messages: list[tuple[int | str, str | None]], channel: str = "telegram") -> list[dict[str, Any]]:
-        """Store several messages at once and handle them as one batch; return the replies queued."""
+        """Store several messages at once and handle them as one batch, their content kept in memory as
+        ``Inbound`` does (one at a time, ``send``, reads it back); return the replies queued."""
         built = [self.message(user_id, text, channel, {}) for user_id, text in messages]
         ids = await self.pipeline.ingest_many(channel, [(msg.update_key, payload) for msg, payload in built])
-        await self.pipeline.process_batch([ids[msg.update_key] for msg, _ in built])
+        await self.pipeline.process_batch([ids[msg.update_key] for msg, _ in built],
+                                          {ids[msg.update_key]: payload for msg, payload in built})
         return await self.new_replies()
 
     def message(self, user_id: int | str, text: str | None, channel: str, fields: dict[str, Any]) -> tuple[Incoming, dict[str, Any]]:

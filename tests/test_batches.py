@@ -104,9 +104,14 @@ async def test_one_failing_update_does_not_hold_back_the_others(harness: Harness
         items = (await uow.session.execute(select(InboxItem).order_by(InboxItem.id))).scalars().all()
         assert [(i.status, i.attempts) for i in items] == [("done", 0), ("new", 1), ("done", 0)]
         assert items[1].error == "RuntimeError" and items[1].payload is not None  # kept for a retry
+        assert items[0].payload is None and items[2].payload is None  # handled: the content is dropped
     monkeypatch.setattr(bot.pipeline, "dispatch", real_dispatch)
     assert await harness.pipeline.retry_unhandled() == 1
     assert "Có lưu thành báo cáo" in texts_of(await harness.new_replies())  # BOOM has no topic: asked to file it
+    # Handled updates are never handled again, whether their content is held in memory or not.
+    ids = [i.id for i in items]
+    assert await harness.pipeline.process_batch(ids, {i: {"text": "lại"} for i in ids}) == []
+    assert await harness.pipeline.process_batch(ids) == [] and await harness.new_replies() == []
 
 
 async def test_inbound_keeps_each_chats_order_and_drops_repeats(harness: Harness) -> None:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxItem
 from storage.repos.base import dialect_name
+
+
+class ClaimedItem(NamedTuple):
+    """An update taken for handling whose content the caller holds already (see ``claim_held``)."""
+
+    id: int
+    channel: str
+    update_key: str
 
 
 class InboxRepo:
@@ -63,6 +71,25 @@ class InboxRepo:
             )
         return items
 
+    async def claim_held(self, item_ids: Sequence[int], at: datetime) -> list[ClaimedItem]:
+        """Like ``claim_many`` for updates whose content the caller still holds from storing them.
+
+        One statement marks them and returns their keys; their content is not read back.
+        """
+        pick = (
+            select(_TABLE.c.id)
+            .where(_TABLE.c.id.in_(item_ids), _TABLE.c.status == "new")
+            .with_for_update(skip_locked=True)
+        ).scalar_subquery()
+        stmt = (
+            update(_TABLE)
+            .where(_TABLE.c.id.in_(pick), _TABLE.c.status == "new")
+            .values(status="done", handled_at=at, payload=None)
+            .returning(_TABLE.c.id, _TABLE.c.channel, _TABLE.c.update_key)
+        )
+        rows = (await (await self.session.connection()).execute(stmt)).all()
+        return sorted((ClaimedItem._make(row) for row in rows), key=lambda item: item.id)
+
     async def mark_failed(self, item_id: int, error: str, at: datetime, max_attempts: int) -> None:
         """Count a failed attempt; give up (status failed, content dropped) after ``max_attempts``."""
         item = await self.session.get(InboxItem, item_id)
@@ -88,3 +115,6 @@ class InboxRepo:
         if status:
             stmt = stmt.where(InboxItem.status == status)
         return (await self.session.execute(stmt)).scalar_one()
+
+
+_TABLE = cast(Table, InboxItem.__table__)
