@@ -111,5 +111,21 @@ class JsonAiohttpSession(AiohttpSession):
             raise TelegramNetworkError(method=method, message="Request timeout error") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+        if resp.status == 200 and getattr(method, "__plain_json__", False):
+            # The answer of a plain call is read as plain JSON too; anything but a success goes
+            # through aiogram's check below, which raises the error it stands for.
+            result = self.plain_result(raw_result)
+            if result is not None:
+                return cast(TelegramType, result)
         response = self.check_response(bot=bot, method=method, status_code=resp.status, content=raw_result)
         return cast(TelegramType, response.result)
+
+    def plain_result(self, content: str) -> dict[str, Any] | None:
+        """Return the result object of a successful answer, or None for anything else."""
+        try:
+            data = self.json_loads(content)
+        except ValueError:
+            return None
+        if isinstance(data, dict) and data.get("ok") is True and isinstance(data.get("result"), dict):
+            return cast(dict[str, Any], data["result"])
+        return None
