@@ -128,9 +128,14 @@ class OutboxRepo:
 
     async def record(self, results: Sequence[dict[str, Any]]) -> None:
         """Write delivery results back: each dict has ``id`` and every field of ``RESULT_FIELDS``."""
-        if results:
-            params = [{"row_id": r["id"], **{f: r[f] for f in RESULT_FIELDS}} for r in results]
-            await (await self.session.connection()).execute(_RECORD, params)
+        sent = [{"row_id": r["id"], "attempts": r["attempts"], "sent_at": r["sent_at"], "message_id": r["message_id"]}
+                for r in results if r["status"] == "sent"]
+        other = [{"row_id": r["id"], **{f: r[f] for f in RESULT_FIELDS}} for r in results if r["status"] != "sent"]
+        connection = await self.session.connection()
+        if sent:  # most of them: four values each, the claim's own columns left as they are
+            await connection.execute(_RECORD_SENT, sent)
+        if other:
+            await connection.execute(_RECORD, other)
 
     async def release(self, ids: Sequence[int], not_before: datetime | None = None) -> int:
         """Put claimed rows that were never started back in the queue (shutdown, long pause)."""
@@ -188,6 +193,11 @@ _TABLE = cast(Table, OutboxItem.__table__)
 _CLAIMED = [_TABLE.c[name] for name in ClaimedRow._fields]
 # Core executemany by primary key: the ORM's bulk update costs several times more per row.
 _RECORD = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values({f: bindparam(f) for f in RESULT_FIELDS})
+_RECORD_SENT = (
+    update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+    .values(status="sent", attempts=bindparam("attempts"), sent_at=bindparam("sent_at"),
+            message_id=bindparam("message_id"), error=None)
+)
 
 
 def _row(
