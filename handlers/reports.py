@@ -94,7 +94,7 @@ async def _new_report(ctx: Ctx, text: str, state: str, tags: TagResult | None = 
     """Add a report of the sender's unit; ``tags``: its tagging result, when known."""
     assert ctx.person is not None and ctx.person.unit_id is not None
     msg = ctx.msg
-    report = Report(
+    return await ctx.uow.reports.add(
         person_id=ctx.person.id, unit_id=ctx.person.unit_id, channel=msg.channel,
         source_key=source_key(msg), text=text,
         attachments=[{"kind": a.kind, "file_id": a.file_id, "url": a.url} for a in msg.attachments],
@@ -102,7 +102,6 @@ async def _new_report(ctx: Ctx, text: str, state: str, tags: TagResult | None = 
         created_at=ctx.now, updated_at=ctx.now, period_key=await _period_key(ctx), state=state,
         **(tag_fields(tags) if tags is not None else {"tag_meta": {}}),
     )
-    return await ctx.uow.reports.add(report)
 
 
 async def handle_message(ctx: Ctx) -> Result:

@@ -101,14 +101,14 @@ def _adder(uow: UnitOfWork, s: Seeded) -> Any:
         person = await uow.people.get(s.people[who])
         assert person is not None and person.unit_id is not None
         moment = at(day)
-        report = Report(
+        report = await uow.reports.add(
             person_id=person.id, unit_id=person.unit_id, channel="telegram", source_key=f"seed:{key}", text=text,
             attachments=[], created_at=moment, updated_at=moment, period_key=CAL.period_containing(moment).key,
             dan_toc=dan_toc, ton_giao=ton_giao, nhan_dan=nhan_dan, urgent=urgent, tag_meta=meta or {},
             state=state, status=status, acknowledged_by=s.people[ack] if ack else None,
             acknowledged_at=moment + timedelta(hours=1) if ack else None,
         )
-        s.reports[key] = (await uow.reports.add(report)).id
+        s.reports[key] = report.id
 
     return add
 

@@ -159,14 +159,14 @@ async def test_reports_added_ahead_are_written_before_anything_that_needs_them(h
         assert person is not None and person.unit_id is not None
         unit_id = person.unit_id
 
-    def report(key: str) -> Report:
-        return Report(person_id=person_id, unit_id=unit_id, channel="telegram", source_key=key, text=f"báo cáo {key}",
-                      created_at=now, updated_at=now, period_key="2026-Q4")
+    def report(key: str) -> dict[str, Any]:
+        return {"person_id": person_id, "unit_id": unit_id, "channel": "telegram", "source_key": key,
+                "text": f"báo cáo {key}", "created_at": now, "updated_at": now, "period_key": "2026-Q4"}
 
     async with harness.uow() as uow:
         await uow.reports.reserve_ids(3)
-        first = await uow.reports.add(report("1:1"))
-        second = await uow.reports.add(report("1:2"))
+        first = await uow.reports.add(**report("1:1"))
+        second = await uow.reports.add(**report("1:2"))
         assert (first.status, first.state, first.tag_meta, first.attachments) == ("new", "filed", {}, [])
         second.status = "acknowledged"  # changed before it was written: the insert must come first
         await uow.reports.add_event(first.id, "append", now, person_id)  # a row that refers to it
@@ -180,7 +180,7 @@ async def test_reports_added_ahead_are_written_before_anything_that_needs_them(h
 
     async with harness.uow() as uow:
         await uow.reports.reserve_ids(1)
-        await uow.reports.add(report("1:3"))
+        await uow.reports.add(**report("1:3"))
         await uow.rollback()  # the report goes with the transaction that added it
         await uow.commit()
     async with harness.uow() as uow:

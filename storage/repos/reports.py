@@ -18,20 +18,17 @@ TOPIC_COLUMNS = ("dan_toc", "ton_giao", "nhan_dan")
 UNWRITTEN = "reports_unwritten"
 _TABLE = cast(Table, Report.__table__)
 _INSERT = insert(_TABLE)
+_MANAGER = Report.__mapper__.class_manager
 # Each column's Python-side default (a plain value or a factory), for reports written without the ORM.
 _DEFAULTS: dict[str, Any] = {
     c.key: (c.default.arg if c.default is not None else None) for c in _TABLE.columns  # type: ignore[attr-defined]
 }
 
 
-def _values(report: Report) -> dict[str, Any]:
-    """Give every unset column of a new report its default, on the object too; return its row."""
-    state = report.__dict__
-    row = {}
-    for key, default in _DEFAULTS.items():
-        if key not in state:
-            setattr(report, key, default(None) if callable(default) else default)
-        row[key] = state[key]
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    """Return the full row of a new report: ``values`` and every other column's default."""
+    row = {key: default(None) if callable(default) else default for key, default in _DEFAULTS.items()}
+    row.update(values)
     return row
 
 
@@ -81,17 +78,21 @@ class ReportRepo:
             last = (await self.session.execute(select(func.max(Report.id)))).scalar_one_or_none() or 0
             self._ids = list(range(last + count, last, -1))
 
-    async def add(self, report: Report) -> Report:
-        """Add a report; it has its id on return."""
-        if self._ids and report.id is None:
+    async def add(self, **values: Any) -> Report:
+        """Add a report with these column values; it has its id on return."""
+        if self._ids:
             # Written later by one Core statement for the whole batch: the ORM's insert of each
             # object cost about twice as much. The object joins the session as a loaded row, so
-            # changes to it are written as updates after the insert (see ``_before_flush``).
-            report.id = self._ids.pop()
-            self.session.info.setdefault(UNWRITTEN, []).append(_values(report))
+            # changes to it are written as updates after the insert (see ``_before_flush``). It
+            # is built as a loaded row is (its columns set without change events): half the cost.
+            row = _row({**values, "id": self._ids.pop()})
+            report = cast(Report, _MANAGER.new_instance())
+            report.__dict__.update(row)
             make_transient_to_detached(report)
             self.session.add(report)
+            self.session.info.setdefault(UNWRITTEN, []).append(row)
         else:
+            report = Report(**values)
             self.session.add(report)
             await self.session.flush()
         self._no_source.discard((report.channel, report.source_key))
