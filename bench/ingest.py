@@ -43,12 +43,16 @@ def _server_process(conn: Any) -> None:
             if cmd == "queue":
                 first_user, count, pace = arg
                 sent_at = {}
+                start = time.monotonic()
                 for i in range(count):
+                    if pace:
+                        # Each message at its due time; a sleep per message would fall behind the pace.
+                        delay = start + i / pace - time.monotonic()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
                     uid = first_user + i
                     server.send_text(uid, TEXTS[i % len(TEXTS)] + f" (tin {i})")
                     sent_at[uid] = time.time()
-                    if pace:
-                        await asyncio.sleep(1 / pace)
                 conn.send(sent_at)
             elif cmd == "replies":
                 first_user, count, needle, timeout = arg
