@@ -128,6 +128,8 @@ class OutboxRepo:
 
     async def record(self, results: Sequence[dict[str, Any]]) -> None:
         """Write delivery results back: each dict has ``id`` and every field of ``RESULT_FIELDS``."""
+        if not results:
+            return
         sent = [{"row_id": r["id"], "attempts": r["attempts"], "sent_at": r["sent_at"], "message_id": r["message_id"]}
                 for r in results if r["status"] == "sent"]
         other = [{"row_id": r["id"], **{f: r[f] for f in RESULT_FIELDS}} for r in results if r["status"] != "sent"]

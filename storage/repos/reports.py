@@ -19,7 +19,8 @@ UNWRITTEN = "reports_unwritten"
 _TABLE = cast(Table, Report.__table__)
 _INSERT = insert(_TABLE)
 _MANAGER = Report.__mapper__.class_manager
-# Each column's Python-side default (a plain value or a factory), for reports written without the ORM.
+# Each column's Python-side default, for reports written without the ORM: a plain value, or the
+# factory SQLAlchemy wraps to take an execution context (``list``, ``dict``, ``utcnow`` ignore it).
 _DEFAULTS: dict[str, Any] = {
     c.key: (c.default.arg if c.default is not None else None) for c in _TABLE.columns  # type: ignore[attr-defined]
 }
