@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
+from bot.delivery import DeliveryWorker
 from bot.digest.service import DigestService
 from bot.filelinks import FileLinks
 from bot.notices import NoticeProgress, reminder_tick
@@ -74,14 +76,21 @@ class App:
         self.channels: dict[str, Any] = {}
         # Download links for files, where a channel cannot send them (Zalo) and a public URL exists.
         secret = settings.webhook_secret or settings.telegram_bot_token or settings.zalo_bot_token
-        self.file_links = (
-            FileLinks(settings.webhook_base_url, secret.get_secret_value(), settings.data_dir)
+        self._file_links_config = (
+            {"base_url": settings.webhook_base_url, "secret": secret.get_secret_value(),
+             "data_dir": str(settings.data_dir.resolve())}
             if settings.webhook_base_url and secret is not None
             else None
+        )
+        self.file_links = (
+            FileLinks(cfg["base_url"], cfg["secret"], Path(cfg["data_dir"])) if (cfg := self._file_links_config) else None
         )
         self.telegram: TelegramRuntime | None = None
         self.zalo: ZaloRuntime | None = None
         self.sender: Sender | None = None
+        # What the delivery worker needs to build each channel's adapter (tokens, API hosts, file links).
+        self._delivery_config: dict[str, dict[str, Any]] = {}
+        self.delivery: DeliveryWorker | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._web_runner: web.AppRunner | None = None
         self._lexicon_task: asyncio.Task[None] | None = None
@@ -93,6 +102,7 @@ class App:
     def attach_telegram(self, token: str, api_base: str | None = None) -> TelegramRuntime:
         self.telegram = TelegramRuntime(make_bot(token, api_base), self.pipeline, workers=self._handling_workers())
         self.channels["telegram"] = self.telegram.channel
+        self._delivery_config["telegram"] = {"token": token, "api_base": api_base}
         return self.telegram
 
     def attach_zalo(self, token: str, api_base: str, *, poll_timeout: float = 30, min_interval: float = 1.0) -> ZaloRuntime:
@@ -104,6 +114,7 @@ class App:
             workers=self._handling_workers(),
         )
         self.channels["zalo"] = self.zalo.channel
+        self._delivery_config["zalo"] = {"token": token, "api_base": api_base, "file_links": self._file_links_config}
         return self.zalo
 
     def _handling_workers(self) -> int:
@@ -112,7 +123,12 @@ class App:
 
     def build_sender(self) -> Sender:
         rates = {"telegram": self.settings.telegram_rate, "zalo": self.settings.zalo_rate}
-        self.sender = Sender(self.session_factory, self.clock, self.channels, rates,
+        channels = self.channels
+        if self.settings.delivery_worker and self.channels:
+            # The platform calls go to a second process; everything else stays here (bot/delivery.py).
+            self.delivery = DeliveryWorker(self._delivery_config, log_level=self.settings.log_level)
+            channels = {name: self.delivery.channel(name) for name in self.channels}
+        self.sender = Sender(self.session_factory, self.clock, channels, rates,
                              concurrency=self.settings.sender_concurrency)
         self.sender.listeners.append(NoticeProgress(self.session_factory, self.clock, wake=self.sender.wake))
         self.sender.listeners.append(self.quota.on_outcomes)
@@ -125,6 +141,8 @@ class App:
         """Start the sender and the scheduler, retry updates left unhandled, and start receiving updates."""
         webhook = bool(self.settings.webhook_base_url) if webhook is None else webhook
         sender = self.sender or self.build_sender()
+        if self.delivery is not None:
+            await self.delivery.start()
         await self.quota.load()
         await sender.requeue_stale(older_than=_zero_if_single_process(self.settings))
         self._tasks.append(asyncio.create_task(sender.run(), name="sender"))
@@ -211,6 +229,8 @@ class App:
             except Exception:  # noqa: BLE001
                 log.exception("task %s ended with an error", task.get_name())
         self._tasks.clear()
+        if self.delivery is not None:
+            await self.delivery.stop()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
         if self.telegram is not None:

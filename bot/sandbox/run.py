@@ -47,6 +47,7 @@ async def start_sandbox(settings: Settings, *, web_port: int | None = None) -> S
         update={
             "telegram_bot_token": SecretStr(telegram.token), "telegram_api_base": telegram.base_url,
             "zalo_bot_token": SecretStr(zalo.token), "zalo_api_base": zalo.base_url,
+            "delivery_worker": False,  # one person trying the bot: no burst to spread over two cores
         }
     )
     app = App(settings)
