@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -303,7 +304,10 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
             answer({"id": call["id"], "message_id": await channel.deliver(call["chat"], call["payload"])})
         except Exception as exc:  # noqa: BLE001 - every outcome goes back as an answer
             if not isinstance(exc, ChannelError):
-                log.exception("delivery failed with an unexpected %s", type(exc).__name__)
+                # Where, not what: an exception's message may quote the message being sent.
+                frame = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error("delivery failed with an unexpected %s at %s:%s in %s",
+                          type(exc).__name__, frame.filename, frame.lineno, frame.name)
             answer({"id": call["id"], **encode_error(exc)})
 
     answer({"ready": True})

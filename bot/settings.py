@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=25.0, gt=0)
     zalo_rate: float = Field(default=5.0, gt=0)
     sender_concurrency: int = Field(default=32, ge=1, le=256)
-    delivery_worker: bool = True
+    delivery_worker: bool = False
     period_cutoff_day: int | None = Field(default=14, ge=1, le=28)
     report_merge_seconds: int = Field(default=120, ge=0, le=3600)
     log_level: str = "INFO"

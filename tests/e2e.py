@@ -30,7 +30,7 @@ def make_settings(db_url: str, server: FakeTelegramServer, **extra: Any) -> Sett
         telegram_bot_token=server.token,
         telegram_api_base=server.base_url,
         report_merge_seconds=0,
-        **{"delivery_worker": False, **extra},  # the worker has its own tests (test_delivery.py)
+        **extra,
     )
 
 
