@@ -156,8 +156,11 @@ class DeliveryWorker:
         )
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(json.dumps({"channels": self.config, "log_level": self.log_level}).encode() + b"\n")
-        line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)
-        if not line or not json.loads(line).get("ready"):
+        try:
+            ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT) or b"{}").get("ready")
+        except (TimeoutError, ValueError, AttributeError):
+            ready = False
+        if not ready:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
@@ -178,7 +181,11 @@ class DeliveryWorker:
                 failures += 1
                 await self._pause(failures)
                 continue
-            self._ready.set()
+            if self._stopping:  # stop() came while it was starting: let it end at once
+                assert self._proc.stdin is not None
+                self._proc.stdin.close()
+            else:
+                self._ready.set()
             if not self._started.done():
                 self._started.set_result(None)
             began = time.monotonic()

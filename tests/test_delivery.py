@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -158,6 +159,28 @@ async def test_worker_that_cannot_start_is_reported() -> None:
     worker = DeliveryWorker({"zalo": {"token": "", "api_base": "http://127.0.0.1:9"}})
     with pytest.raises(RuntimeError, match="did not start"):
         await worker.start()
+
+
+def delivery_children() -> list[int]:
+    """Return the live delivery workers this test process started (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"bot.delivery" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_worker_too_slow_to_start_is_not_left_running(monkeypatch: pytest.MonkeyPatch, server: FakeTelegramServer) -> None:
+    monkeypatch.setattr("bot.delivery.START_TIMEOUT", 0.05)  # far less than importing aiogram takes
+    worker = DeliveryWorker({"telegram": {"token": server.token, "api_base": server.base_url}})
+    with pytest.raises(RuntimeError, match="did not start"):
+        await worker.start()
+    assert delivery_children() == []
 
 
 async def test_orphaned_worker_exits_when_the_main_process_is_gone() -> None:
