@@ -11,6 +11,7 @@ so that only the failing one is held back and counted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 Parser = Callable[[dict[str, Any]], Incoming | None]
 MAX_ATTEMPTS = 5
+# A batch gives the event loop a turn every so many updates. On SQLite its statements run on the
+# loop's thread and never wait, so without these turns a batch of 100 held the loop for ~60 ms: the
+# next getUpdates stayed unsent, and the answers to the last batch's replies unread, until it ended.
+YIELD_EVERY = 10
 
 
 class Handoff(Protocol):
@@ -129,9 +134,12 @@ class Pipeline:
                 parsed = [(item, self._parse(item.channel, item.payload)) for item in items]
             if not items:
                 return []
+            await asyncio.sleep(0)
             tagged = await self._look_ahead(uow, [msg for _, msg in parsed if msg is not None], now)
             rows: list[dict[str, Any]] = []
-            for item, msg in parsed:
+            for n, (item, msg) in enumerate(parsed):
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
                 result = Result()
                 if msg is not None:
                     if msg.command or msg.payload is not None:

@@ -186,3 +186,29 @@ async def test_reports_added_ahead_are_written_before_anything_that_needs_them(h
     async with harness.uow() as uow:
         assert await uow.reports.by_source("telegram", "1:3") is None
         assert await uow.session.scalar(select(func.count(Report.id))) == 2
+
+
+async def test_a_batch_lets_other_work_run_while_it_is_handled(harness: Harness) -> None:
+    """Polling and sending share the event loop with a batch: they must not wait for all of it."""
+    code = await _setup(harness)
+    messages = [(5000 + i, f"Bà con thôn {i} phản ánh giá phân bón tăng") for i in range(40)]
+    for user_id, _ in messages:
+        await harness.add_person(user_id, f"Người {user_id}", "reporter", "X1-T1")
+    done = asyncio.Event()
+    turns_during_batch = 0
+
+    async def other_work() -> None:  # what the polling task or the sender would do meanwhile
+        nonlocal turns_during_batch
+        while not done.is_set():
+            turns_during_batch += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    turns_before = turns_during_batch
+    replies = await harness.send_batch(messages)
+    done.set()
+    await other
+    assert code and len(replies) == 40
+    # About one turn per ten updates (and more while the batch waits for nothing else).
+    assert turns_during_batch - turns_before >= 4
