@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -75,16 +74,15 @@ class App:
         self.scheduler: SchedulerService | None = None
         self.channels: dict[str, Any] = {}
         # Download links for files, where a channel cannot send them (Zalo) and a public URL exists.
+        # Kept as FileLinks' arguments too: the delivery worker builds the same links from them.
         secret = settings.webhook_secret or settings.telegram_bot_token or settings.zalo_bot_token
-        self._file_links_config = (
+        self._file_links_config: dict[str, Any] | None = (
             {"base_url": settings.webhook_base_url, "secret": secret.get_secret_value(),
              "data_dir": str(settings.data_dir.resolve())}
             if settings.webhook_base_url and secret is not None
             else None
         )
-        self.file_links = (
-            FileLinks(cfg["base_url"], cfg["secret"], Path(cfg["data_dir"])) if (cfg := self._file_links_config) else None
-        )
+        self.file_links = FileLinks(**self._file_links_config) if self._file_links_config else None
         self.telegram: TelegramRuntime | None = None
         self.zalo: ZaloRuntime | None = None
         self.sender: Sender | None = None

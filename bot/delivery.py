@@ -9,7 +9,8 @@ line); the worker answers it with a ready line. Its logs go to the shared standa
 
 A call that is under way when the worker dies fails as ``ChannelUnavailable``, so the sender retries
 it like any network error (the platform may have accepted it: the same case as a timeout). The
-worker is started again at once; calls made meanwhile wait for it. When the main process stops, it
+worker is started again (after a growing delay if it keeps dying at once); calls made meanwhile wait
+for it. When the main process stops, it
 closes the worker's input: the worker finishes the calls it has, then exits. If the main process is
 killed, the worker sees its input end and exits as well.
 """
@@ -23,7 +24,6 @@ import logging
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from bot.channels import ChannelAdapter
@@ -272,9 +272,8 @@ def build_channels(config: dict[str, dict[str, Any]]) -> tuple[dict[str, Channel
 
         zalo = config["zalo"]
         client = ZaloClient(zalo["token"], zalo["api_base"])
-        links = zalo.get("file_links")
-        file_links = FileLinks(links["base_url"], links["secret"], Path(links["data_dir"])).url if links else None
-        channels["zalo"] = ZaloChannel(client, file_links)
+        links = zalo.get("file_links")  # FileLinks' arguments, as the main process built its own
+        channels["zalo"] = ZaloChannel(client, FileLinks(**links).url if links else None)
         closers.append(client.close)
     return channels, closers
 

@@ -19,10 +19,10 @@ DEFAULT_TTL = 7 * 24 * 3600
 class FileLinks:
     """Make and serve links to files under the data folder; a link names one file and expires."""
 
-    def __init__(self, base_url: str, secret: str, data_dir: Path, ttl: int = DEFAULT_TTL) -> None:
+    def __init__(self, base_url: str, secret: str, data_dir: Path | str, ttl: int = DEFAULT_TTL) -> None:
         self.base_url = base_url.rstrip("/")
         self.key = hashlib.sha256(b"danvan-files:" + secret.encode()).digest()
-        self.data_dir = data_dir.resolve()
+        self.data_dir = Path(data_dir).resolve()
         self.ttl = ttl
 
     def url(self, path: str, filename: str, now: float | None = None) -> str | None:

@@ -137,6 +137,31 @@ async def test_zalo_messages_go_through_the_worker_too(server: FakeTelegramServe
             await app.stop()
 
 
+async def test_zalo_file_links_made_by_the_worker_are_served_by_the_main_process(
+        server: FakeTelegramServer, db_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "digests").mkdir(parents=True)
+    doc = data / "digests" / "BaoCao.docx"
+    doc.write_bytes(b"PK\x03\x04 docx")
+    async with FakeZaloServer() as zalo:
+        settings = make_settings(db_url, server, delivery_worker=True, data_dir=data,
+                                 webhook_base_url="https://bot.example.vn", webhook_secret="s3cret-value")
+        app = App(settings)
+        app.attach_zalo(zalo.token, zalo.base_url)
+        worker = DeliveryWorker(app._delivery_config)
+        await worker.start()
+        try:
+            file = {"path": str(doc), "filename": "BaoCao_2026-Q1.docx", "kind": "document"}
+            await worker.call("zalo", ZUSER, {"text": "Báo cáo quý I", "file": file})
+        finally:
+            await worker.stop()
+            await app.stop()
+    text = zalo.sent_to(ZUSER)[-1].text or ""
+    url = next(word for word in text.split() if word.startswith("https://bot.example.vn/files/"))
+    assert app.file_links is not None
+    assert app.file_links.resolve(url.rsplit("/", 1)[1]) == (doc.resolve(), "BaoCao_2026-Q1.docx")
+
+
 async def test_worker_answers_each_call_and_exits_when_its_input_ends(server: FakeTelegramServer) -> None:
     worker = DeliveryWorker({"telegram": {"token": server.token, "api_base": server.base_url}})
     await worker.start()
