@@ -12,6 +12,17 @@ CHANNELS: tuple[Channel, ...] = ("telegram", "zalo")
 BUTTONLESS: frozenset[str] = frozenset({"zalo"})
 
 
+def valid_text(text: str | None) -> str | None:
+    """Return ``text`` with any lone surrogate replaced by U+FFFD (the text itself when it has none)."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A media item that came with a message (platform file id or public URL)."""
@@ -47,6 +58,12 @@ class Incoming:
     location: Location | None = None
     edited: bool = False
     unsupported: bool = False  # content the platform withheld or that we cannot read
+
+    def __post_init__(self) -> None:
+        # A lone surrogate (a broken client's "\ud800") is valid JSON but not text that UTF-8, and
+        # so the database or the next API call, can carry: it becomes U+FFFD, and the rest is kept.
+        self.text = valid_text(self.text)
+        self.display_name = valid_text(self.display_name) or ""
 
     @property
     def command(self) -> str | None:

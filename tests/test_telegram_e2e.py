@@ -207,3 +207,27 @@ async def test_a_changed_role_shows_in_the_chat_menu_at_the_next_help_or_refused
         assert "xem" not in reporter_menu and "cuatoi" in reporter_menu
         await server.wait_idle()
     assert server.invalid_calls == []
+
+
+async def test_a_message_with_a_broken_character_is_filed_and_the_next_ones_too(
+    server: FakeTelegramServer, db_url: str
+) -> None:
+    # A lone surrogate escape, as a broken client can produce: not valid Unicode text, but JSON.
+    settings = make_settings(db_url, server)
+    async with running_app(settings) as app:
+        await seed(app, [(100, "Điểu Hùng", "reporter", "X1-T1")])
+        await app.start(webhook=False)
+        server.inject_update(
+            '{"message": {"message_id": 1, "date": 1700000000, "chat": {"id": 100, "type": "private"}, '
+            '"from": {"id": 100, "is_bot": false, "first_name": "H"}, '
+            '"text": "Ba con phan anh gia phan bon tang \\ud800 cao"}}'
+        )
+        await wait_message(server, 100, "Đã nhận báo cáo số", timeout=10)
+        server.send_text(100, "Giáo xứ tổ chức lễ Phục sinh, trật tự tốt")
+        await server.wait_for(lambda c: len([m for m in server.sent_to(100) if "Đã nhận báo cáo số" in m.plain_text]) == 2)
+        await server.wait_idle()
+        async with app.session_factory() as session:
+            texts = sorted((await session.execute(select(Report.text))).scalars())
+        assert texts[0] == "Ba con phan anh gia phan bon tang \ufffd cao"  # the rest is kept
+        assert server.pending_updates == []
+    assert server.invalid_calls == []
