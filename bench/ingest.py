@@ -21,6 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot import eventloop  # noqa: E402 - after the path above
+
 # Sending as a platform without a rate limit allows (a local Bot API server): with Telegram's 25
 # messages/s the receipts, not the bot, would set the pace. 128 calls under way: outcomes are
 # committed between batches and a call's slot is held until its outcome is, so 32 would cap a burst
@@ -86,7 +88,7 @@ def _server_process(conn: Any) -> None:
                 conn.send("bye")
                 return
 
-    asyncio.run(main())
+    eventloop.run(main())
 
 
 @dataclass
@@ -231,4 +233,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    eventloop.run(main())

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot import eventloop
 from bot.settings import Settings
 from bot.texts import cli as cli_texts
 
@@ -111,7 +112,7 @@ def run() -> None:
     s = settings()
     setup_logging(s.log_level)
     try:
-        asyncio.run(serve(s))
+        eventloop.run(serve(s))
     except KeyboardInterrupt:
         pass
 

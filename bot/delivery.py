@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import os
+import stat
 import sys
 import time
 import traceback
 from typing import Any
 
+from bot import eventloop, jsoncodec
 from bot.channels import ChannelAdapter
 from bot.errors import ChannelBlocked, ChannelError, ChannelRateLimited, ChannelRejected, ChannelUnavailable
 from bot.gctune import freeze_startup_objects
@@ -141,7 +143,7 @@ class DeliveryWorker:
         # Lines written in one turn of the loop go out in one write: fewer system calls on both sides.
         if not self._out:
             asyncio.get_running_loop().call_soon(self._flush)
-        self._out.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        self._out.append(jsoncodec.dumps_bytes(message) + b"\n")
 
     def _flush(self) -> None:
         lines, self._out = self._out, []
@@ -155,9 +157,9 @@ class DeliveryWorker:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
         )
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps({"channels": self.config, "log_level": self.log_level}).encode() + b"\n")
+        proc.stdin.write(jsoncodec.dumps_bytes({"channels": self.config, "log_level": self.log_level}) + b"\n")
         try:
-            ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT) or b"{}").get("ready")
+            ready = jsoncodec.loads(await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT) or b"{}").get("ready")
         except (TimeoutError, ValueError, AttributeError):
             ready = False
         if not ready:
@@ -220,7 +222,7 @@ class DeliveryWorker:
             if not line:
                 return
             try:
-                answer = json.loads(line)
+                answer = jsoncodec.loads(line)
                 future = self._pending.get(answer["id"])
             except (ValueError, KeyError, TypeError):
                 log.error("malformed answer from the delivery worker; ignored")
@@ -283,7 +285,7 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     first = await reader.readline()
     if not first:
         return
-    setup = json.loads(first)
+    setup = jsoncodec.loads(first)
     logging.basicConfig(level=str(setup.get("log_level", "INFO")).upper(),
                         format="%(asctime)s %(levelname)s %(name)s (delivery): %(message)s")
     for noisy in ("aiohttp.access", "aiogram.event"):  # their messages carry request URLs, with the token
@@ -300,7 +302,7 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
         # Answers of one turn of the loop go out in one write, as the calls come in.
         if not out:
             asyncio.get_running_loop().call_soon(flush)
-        out.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        out.append(jsoncodec.dumps_bytes(message) + b"\n")
 
     async def one(call: dict[str, Any]) -> None:
         try:
@@ -320,7 +322,7 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     tasks: set[asyncio.Task[None]] = set()
     try:
         while line := await reader.readline():
-            task = asyncio.create_task(one(json.loads(line)))
+            task = asyncio.create_task(one(jsoncodec.loads(line)))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
@@ -331,19 +333,31 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
             await close()
 
 
+def _is_stream(fd: int) -> bool:
+    """Return whether a descriptor can carry an event-loop pipe (a pipe, socket or terminal).
+
+    asyncio refuses a regular file with ValueError; uvloop aborts the process, so ask first.
+    """
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 async def _main() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    try:
-        transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
-    except ValueError:  # output to a file (run by hand): plain blocking writes will do
+    if _is_stream(sys.stdin.fileno()):
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    else:  # calls from a file (run by hand)
+        reader.feed_data(sys.stdin.buffer.read())
+        reader.feed_eof()
+    if not _is_stream(sys.stdout.fileno()):  # answers to a file (run by hand): blocking writes will do
         def write(data: bytes) -> None:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
 
         await serve(reader, write)
         return
+    transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
     try:
         await serve(reader, transport.write)
     finally:
@@ -351,4 +365,4 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    eventloop.run(_main())

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot import jsoncodec
 from storage import sqlite_inline
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,6 +42,9 @@ def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL mode, a busy timeout and foreign keys."""
     ensure_sqlite_dir(url)
+    # JSON columns hold whole updates and replies: orjson rather than the json module.
+    kwargs.setdefault("json_serializer", jsoncodec.dumps)
+    kwargs.setdefault("json_deserializer", jsoncodec.loads)
     if is_sqlite(url):
         # One connection: SQLite has one writer anyway, and queueing in asyncio is far cheaper than
         # SQLite's own busy-wait, which sleeps up to 100 ms per retry when connections contend.

@@ -218,6 +218,20 @@ async def test_orphaned_worker_exits_when_the_main_process_is_gone() -> None:
     assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
+async def test_the_worker_run_by_hand_reads_calls_from_a_file_and_answers_into_a_file(tmp_path: Path) -> None:
+    # Files are no pipes: the event loop cannot watch them (uvloop would abort), so they are read
+    # and written plainly. The call names a channel the worker was not given: a "rejected" answer.
+    calls, answers = tmp_path / "calls.jsonl", tmp_path / "answers.jsonl"
+    calls.write_text(json.dumps({"channels": {}, "log_level": "WARNING"}) + "\n"
+                     + json.dumps({"id": 1, "channel": "telegram", "chat": "5", "payload": {"text": "Xin chào"}}) + "\n")
+    with calls.open("rb") as stdin, answers.open("wb") as stdout:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.delivery", stdin=stdin, stdout=stdout)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    ready, answer = (json.loads(line) for line in answers.read_text().splitlines())
+    assert ready == {"ready": True}
+    assert answer["id"] == 1 and answer["error"] == "rejected" and "telegram" in answer["description"]
+
+
 @pytest.mark.parametrize("error", [
     ChannelBlocked("Forbidden: bot was blocked by the user"),
     ChannelRejected("Bad Request: chat not found"),

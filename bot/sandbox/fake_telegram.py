@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot import jsoncodec
 from bot.sandbox.spec import BotApiSpec, load_spec, parse_telegram_html
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,6 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 UPLOAD_LIMITS = {"photo": 10 * 1024 * 1024, "document": 50 * 1024 * 1024}
-# Telegram answers in UTF-8 rather than \u escapes; one encoder, as json.dumps with options builds one per call.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 ATTACH_RE = re.compile(r"attach://([^\"'\s,}\]]+)")
 
 
@@ -189,6 +188,8 @@ class _Webhook:
 
 class _RawJson(str):
     """A result that is already JSON text (getUpdates may carry injected raw updates)."""
+
+    update_ids: list[int]  # the updates it carries, for the call's record
 
 
 @dataclass
@@ -418,10 +419,11 @@ class FakeTelegramServer:
             call.ok, call.error, call.status = False, f"Internal Server Error: {exc!r}", 500
             return web.json_response(ApiError(500, call.error).body(), status=500)
         if isinstance(result, _RawJson):
-            call.result = [u.get("update_id") for u in _loads_list(result)]
+            call.result = result.update_ids
             return web.Response(text=f'{{"ok":true,"result":{result}}}', content_type="application/json")
         call.result = result
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+        return web.Response(body=jsoncodec.dumps_bytes({"ok": True, "result": result}),
+                            content_type="application/json", charset="utf-8")
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -642,7 +644,7 @@ class FakeTelegramServer:
 
     def _queue_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update: dict[str, Any] = {"update_id": next(self._update_ids), kind: payload}
-        self._pending.append(_Pending(update["update_id"], kind, json.dumps(update, ensure_ascii=False)))
+        self._pending.append(_Pending(update["update_id"], kind, jsoncodec.dumps(update)))
         self.updates.append(update)
         self._bump(updates=True)
         return update
@@ -661,7 +663,7 @@ class FakeTelegramServer:
         else:  # keep later ids increasing past an explicit one
             self._update_ids = itertools.count(max(int(update["update_id"]) + 1, next(self._update_ids)))
         kind = next((k for k in update if k != "update_id"), "unknown")
-        self._pending.append(_Pending(int(update["update_id"]), kind, json.dumps(update, ensure_ascii=False)))
+        self._pending.append(_Pending(int(update["update_id"]), kind, jsoncodec.dumps(update)))
         self.updates.append(update)
         self._bump(updates=True)
         return update
@@ -716,7 +718,9 @@ class FakeTelegramServer:
             self._fetched_up_to = max(self._fetched_up_to, batch[-1].update_id)
         once = {id(p) for p in batch if p.once}
         self._pending = [p for p in self._pending if id(p) not in once]
-        return _RawJson("[" + ",".join(p.body for p in batch) + "]")
+        answer = _RawJson("[" + ",".join(p.body for p in batch) + "]")
+        answer.update_ids = [p.update_id for p in batch]
+        return answer
 
     # ----------------------------------------------------------------- webhook
 
@@ -1182,7 +1186,7 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             # before the error, so such a call usually fails for a missing parameter. A client that
             # sends one is broken; say so, and count the call as invalid.
             try:
-                body = json.loads(await request.read())
+                body = jsoncodec.loads(await request.read())
             except ValueError as exc:
                 raise ApiError(400, f"Bad Request: can't parse JSON encoded request: {exc}", invalid=True) from exc
             if not isinstance(body, dict):
@@ -1265,15 +1269,7 @@ def demo_png(width: int = 96, height: int = 64, rgb: tuple[int, int, int] = (46,
 
 def _loads_dict(text: str) -> dict[str, Any] | None:
     try:
-        data = json.loads(text)
+        data = jsoncodec.loads(text)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
-
-
-def _loads_list(text: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return []
-    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
