@@ -237,4 +237,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    eventloop.run(main())
+    asyncio.run(main())  # the bot on asyncio's loop, as `danvan run` runs it

@@ -11,7 +11,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot import eventloop
 from bot.settings import Settings
 from bot.texts import cli as cli_texts
 
@@ -112,7 +111,7 @@ def run() -> None:
     s = settings()
     setup_logging(s.log_level)
     try:
-        eventloop.run(serve(s))
+        asyncio.run(serve(s))
     except KeyboardInterrupt:
         pass
 

@@ -14,7 +14,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bot.pipeline  # noqa: E402
-from bot import eventloop  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.router import dispatch as real_dispatch  # noqa: E402
@@ -40,4 +39,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    eventloop.run(main())
+    asyncio.run(main())

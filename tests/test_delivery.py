@@ -214,6 +214,8 @@ async def test_orphaned_worker_exits_when_the_main_process_is_gone() -> None:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps({"channels": {}, "log_level": "WARNING"}).encode() + b"\n")
     assert json.loads(await proc.stdout.readline()) == {"ready": True}
+    # It runs on uvloop (bot/eventloop.py imports it only to run the loop).
+    assert "uvloop" in Path(f"/proc/{proc.pid}/maps").read_text()
     proc.stdin.close()  # what the kernel does when the main process is killed
     assert await asyncio.wait_for(proc.wait(), 10) == 0
 

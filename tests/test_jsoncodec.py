@@ -1,4 +1,4 @@
-"""The JSON codec of the hot paths, and the event loop of the long-running processes."""
+"""The JSON codec of the hot paths, and the event loop of the delivery worker."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_errors_keep_their_kind() -> None:
         jsoncodec.loads(b"")
 
 
-def test_the_service_runs_on_uvloop() -> None:
+def test_the_delivery_worker_runs_on_uvloop() -> None:
+    # `python -m bot.delivery` runs its main coroutine through eventloop.run.
     async def loop_module() -> str:
         await asyncio.sleep(0)
         return type(asyncio.get_running_loop()).__module__
