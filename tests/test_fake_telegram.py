@@ -284,6 +284,32 @@ async def test_injected_updates_keep_sequence_and_raw_text_is_sent_once(server: 
             assert "{not json" not in await response.text()
 
 
+async def test_offsets_confirm_by_id_even_out_of_order_and_unasked_kinds_are_dropped(
+    bot: Bot, server: FakeTelegramServer
+) -> None:
+    message = {"message_id": 1, "date": 0, "chat": {"id": USER, "type": "private"}, "text": "x"}
+    server.inject_update({"update_id": 500, "message": message})
+    server.send_text(USER, "tin 501")
+    server.inject_update({"update_id": 10, "message": message})  # an older id, queued last
+
+    assert [u.update_id for u in await bot.get_updates(offset=501, timeout=0)] == [501]
+    assert await bot.get_updates(offset=502, timeout=0) == []
+
+    burst = [server.send_text(USER, f"tin {i}")["update_id"] for i in range(300)]
+    assert [u.update_id for u in await bot.get_updates(offset=burst[150], timeout=0)] == burst[150:250]
+    assert [u.update_id for u in await bot.get_updates(offset=-2, timeout=0)] == burst[-2:]
+
+    sent = await bot.send_message(USER, "Khẩn?", reply_markup=keyboard(("Có", "yes")))
+    server.send_text(USER, "tin thường")
+    server.press_button(USER, sent.message_id, "yes")
+    only_presses = await bot.get_updates(offset=burst[-1] + 1, timeout=0, allowed_updates=["callback_query"])
+    assert [u.callback_query is not None for u in only_presses] == [True]
+    # The message was dropped when the bot asked for presses only, as Telegram never creates it.
+    later = await bot.get_updates(offset=only_presses[0].update_id + 1, timeout=0,
+                                  allowed_updates=["message", "callback_query"])
+    assert later == []
+
+
 async def test_press_button_and_answer_callback_query(bot: Bot, server: FakeTelegramServer) -> None:
     sent = await bot.send_message(USER, "Có khẩn cấp không?", reply_markup=keyboard(("Có", "urgent:yes")))
     server.press_button(USER, sent.message_id, "urgent:yes")

@@ -8,6 +8,7 @@ polling and webhook delivery, rate limits and injected failures.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import itertools
 import json
@@ -19,7 +20,7 @@ import struct
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +178,80 @@ class _Pending:
     attempts: int = 0
 
 
+class _PendingUpdates:
+    """The updates not yet confirmed, in arrival order.
+
+    Every getUpdates call confirms those before its offset and takes the first of the kinds the bot
+    asked for. With thousands waiting (a burst), going through all of them on every call cost more
+    than the call itself, so while ids only grow the confirmed ones are found by bisection, and the
+    ones already checked against the current kinds are not checked again.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[_Pending] = []
+        self._checked = 0  # leading items known to be of an allowed kind
+        self._ordered = True  # ids grow along the list (an injected update may break that)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[_Pending]:
+        return iter(self.items)
+
+    def __contains__(self, pending: object) -> bool:
+        return pending in self.items
+
+    def append(self, pending: _Pending) -> None:
+        if self.items and pending.update_id < self.items[-1].update_id:
+            self._ordered = False
+        self.items.append(pending)
+
+    def clear(self) -> None:
+        self._replace([])
+
+    def remove(self, pending: _Pending) -> None:
+        self._replace([p for p in self.items if p is not pending])
+
+    def drop_once(self, taken: list[_Pending]) -> None:
+        """Forget the updates of ``taken`` that are delivered only once."""
+        once = {id(p) for p in taken if p.once}
+        if once:
+            self._replace([p for p in self.items if id(p) not in once])
+
+    def allowed_changed(self) -> None:
+        self._checked = 0
+
+    def confirm(self, offset: int) -> None:
+        """Drop the updates before ``offset``; a negative offset keeps only the last ``-offset``."""
+        if offset < 0:
+            self._replace(self.items[offset:])
+        elif self._ordered:
+            cut = bisect.bisect_left(self.items, offset, key=_update_id)
+            del self.items[:cut]
+            self._checked = max(0, self._checked - cut)
+        else:
+            self._replace([p for p in self.items if p.update_id >= offset])
+
+    def allowed(self, is_allowed: Callable[[str], bool]) -> list[_Pending]:
+        """Drop the updates of kinds not asked for and return the rest (the list itself)."""
+        if self._checked < len(self.items):
+            tail = self.items[self._checked:]
+            kept = [p for p in tail if is_allowed(p.kind)]
+            if len(kept) != len(tail):
+                self.items[self._checked:] = kept
+            self._checked = len(self.items)
+        return self.items
+
+    def _replace(self, items: list[_Pending]) -> None:
+        self.items = items
+        self._checked = 0
+        self._ordered = all(a.update_id < b.update_id for a, b in itertools.pairwise(items))
+
+
+def _update_id(pending: _Pending) -> int:
+    return pending.update_id
+
+
 @dataclass
 class _Webhook:
     url: str
@@ -272,7 +347,7 @@ class FakeTelegramServer:
         self.not_implemented: list[str] = []
 
         self._chats: dict[int, _Chat] = {}
-        self._pending: list[_Pending] = []
+        self._pending = _PendingUpdates()
         self._allowed_updates: list[str] | None = None
         self._open_callbacks: dict[str, int] = {}  # callback query id -> the user who pressed
         self._failures: dict[str, deque[ApiError]] = {}
@@ -675,25 +750,26 @@ class FakeTelegramServer:
             return kind in self._allowed_updates
         return kind not in NOT_DEFAULT_UPDATES
 
+    def _set_allowed(self, kinds: list[str]) -> None:
+        allowed = list(kinds) or None
+        if allowed != self._allowed_updates:
+            self._allowed_updates = allowed
+            self._pending.allowed_changed()
+
     def _deliverable(self) -> list[_Pending]:
         # Telegram does not even create updates of types the bot did not ask for.
-        self._pending = [p for p in self._pending if self._allowed(p.kind)]
-        return self._pending
+        return self._pending.allowed(self._allowed)
 
     def _confirm(self, offset: int | None) -> None:
-        if offset is None:
-            return
-        if offset < 0:
-            self._pending = self._pending[offset:]
-        else:
-            self._pending = [p for p in self._pending if p.update_id >= offset]
+        if offset is not None:
+            self._pending.confirm(offset)
 
     async def _api_getupdates(self, p: dict[str, Any], files: dict[str, StoredFile]) -> _RawJson:
         if self.webhook is not None:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")
         if "allowed_updates" in p:
-            self._allowed_updates = list(p["allowed_updates"]) or None
+            self._set_allowed(p["allowed_updates"])
         self._confirm(p.get("offset"))
         limit = min(max(int(p.get("limit") or 100), 1), 100)
         self._poll_generation += 1
@@ -716,8 +792,7 @@ class FakeTelegramServer:
     def _take_batch(self, batch: list[_Pending]) -> _RawJson:
         if batch:
             self._fetched_up_to = max(self._fetched_up_to, batch[-1].update_id)
-        once = {id(p) for p in batch if p.once}
-        self._pending = [p for p in self._pending if id(p) not in once]
+        self._pending.drop_once(batch)
         answer = _RawJson("[" + ",".join(p.body for p in batch) + "]")
         answer.update_ids = [p.update_id for p in batch]
         return answer
@@ -731,7 +806,7 @@ class FakeTelegramServer:
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = _Webhook(p["url"], p.get("secret_token"), int(p.get("max_connections") or 40))
         if "allowed_updates" in p:
-            self._allowed_updates = list(p["allowed_updates"]) or None
+            self._set_allowed(p["allowed_updates"])
         if p.get("drop_pending_updates"):
             self._pending.clear()
         self._poll_generation += 1  # a waiting getUpdates ends with a conflict
@@ -769,8 +844,7 @@ class FakeTelegramServer:
             pending.attempts += 1
             if delivered or pending.attempts >= self.webhook_attempts:
                 # Telegram gives up on an update after a few failed attempts.
-                if pending in self._pending:
-                    self._pending.remove(pending)
+                self._pending.remove(pending)
                 self._bump()
             else:
                 await asyncio.sleep(self.webhook_retry_delay)
