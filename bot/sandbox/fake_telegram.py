@@ -198,9 +198,6 @@ class _PendingUpdates:
     def __iter__(self) -> Iterator[_Pending]:
         return iter(self.items)
 
-    def __contains__(self, pending: object) -> bool:
-        return pending in self.items
-
     def append(self, pending: _Pending) -> None:
         if self.items and pending.update_id < self.items[-1].update_id:
             self._ordered = False
