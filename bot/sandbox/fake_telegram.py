@@ -207,7 +207,13 @@ class _PendingUpdates:
         self._replace([])
 
     def remove(self, pending: _Pending) -> None:
-        self._replace([p for p in self.items if p is not pending])
+        """Forget one update (delivered to the webhook, or given up on); the rest stay as checked."""
+        for index, item in enumerate(self.items):
+            if item is pending:
+                del self.items[index]
+                if index < self._checked:
+                    self._checked -= 1
+                return
 
     def drop_once(self, taken: list[_Pending]) -> None:
         """Forget the updates of ``taken`` that are delivered only once."""
@@ -242,7 +248,7 @@ class _PendingUpdates:
     def _replace(self, items: list[_Pending]) -> None:
         self.items = items
         self._checked = 0
-        self._ordered = all(a.update_id < b.update_id for a, b in itertools.pairwise(items))
+        self._ordered = all(a.update_id <= b.update_id for a, b in itertools.pairwise(items))
 
 
 def _update_id(pending: _Pending) -> int:
